@@ -1,0 +1,2 @@
+/* charset.c: being written. */
+#include "charset.h"

@@ -1,0 +1,1 @@
+/* feed_json.c: being written. */

@@ -1,0 +1,1 @@
+/* parse_json.c: being written. */

@@ -1,0 +1,1 @@
+/* parse_xml.c: being written. */

@@ -1,0 +1,2 @@
+/* url.c: being written. */
+#include "url.h"

@@ -1,0 +1,2 @@
+/* xmlfix.c: being written. */
+#include "xmlfix.h"
