@@ -1,2 +1,328 @@
-/* url.c: being written. */
+/*
+ * url.c: URL resolution and scheme checks.
+ *
+ * Resolution is RFC 3986 through libxml2's xmlBuildURI. Feeds carry URLs
+ * that xmlParseURI refuses (spaces, non-ASCII, "[" in paths, stray "%"),
+ * so a reference is first cleaned the way browsers read it: surrounding
+ * whitespace and control characters trimmed, tab/CR/LF removed, and the
+ * bytes that cannot appear in a URI percent-encoded. Dot segments are
+ * removed from the result, which xmlBuildURI skips for absolute paths.
+ *
+ * The safety check reads the scheme the way a browser does: leading
+ * spaces and control characters skipped, tab/CR/LF ignored, any case.
+ */
 #include "url.h"
+
+#include <libxml/uri.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCHEME_MAX 16
+
+static bool is_alpha(unsigned char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit(unsigned char c)
+{
+  return c >= '0' && c <= '9';
+}
+
+static bool is_hex(unsigned char c)
+{
+  return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static bool is_scheme_char(unsigned char c)
+{
+  return is_alpha(c) || is_digit(c) || c == '+' || c == '-' || c == '.';
+}
+
+static unsigned char to_lower(unsigned char c)
+{
+  return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+/* Tab, LF and CR are removed from anywhere in a URL by browsers. */
+static bool is_tab_or_newline(unsigned char c)
+{
+  return c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Bytes that are not allowed anywhere in an RFC 3986 URI reference. */
+static bool needs_escape(unsigned char c)
+{
+  if (c <= 0x20 || c >= 0x7f)
+    return true;
+  switch (c) {
+  case '"':
+  case '<':
+  case '>':
+  case '\\':
+  case '^':
+  case '`':
+  case '{':
+  case '|':
+  case '}':
+    return true;
+  default:
+    return false;
+  }
+}
+
+/* Length of the "//authority" part at s (0 when there is none). */
+static size_t authority_len(const char *s, size_t n)
+{
+  size_t i;
+
+  if (n < 2 || s[0] != '/' || s[1] != '/')
+    return 0;
+  for (i = 2; i < n; i++) {
+    if (s[i] == '/' || s[i] == '?' || s[i] == '#')
+      break;
+  }
+  return i;
+}
+
+/* Length of the "scheme:" prefix of s[0..n) (0 when there is none). */
+static size_t scheme_len(const char *s, size_t n)
+{
+  size_t i;
+
+  if (n == 0 || !is_alpha((unsigned char)s[0]))
+    return 0;
+  for (i = 1; i < n; i++) {
+    if (s[i] == ':')
+      return i + 1;
+    if (!is_scheme_char((unsigned char)s[i]))
+      return 0;
+  }
+  return 0;
+}
+
+/* Copies s[0..n) to a new string with tab/CR/LF removed and everything
+ * xmlParseURI would refuse percent-encoded: bytes outside printable ASCII,
+ * "%" not starting an escape, a second "#", and "[" "]" outside the
+ * authority. Returns a malloc'd string or NULL on out of memory. */
+static char *clean_ref(const char *s, size_t n)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  size_t i, j, auth_start, auth_end;
+  bool in_fragment = false;
+  char *out;
+
+  /* Worst case every byte becomes %XX. */
+  out = malloc(n * 3 + 1);
+  if (out == NULL)
+    return NULL;
+  auth_start = scheme_len(s, n);
+  auth_end = auth_start + authority_len(s + auth_start, n - auth_start);
+  for (i = 0, j = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    bool esc;
+
+    if (is_tab_or_newline(c))
+      continue;
+    if (c == '%')
+      esc = i + 2 >= n || !is_hex((unsigned char)s[i + 1]) ||
+            !is_hex((unsigned char)s[i + 2]);
+    else if (c == '#')
+      esc = in_fragment;
+    else if (c == '[' || c == ']')
+      esc = i < auth_start || i >= auth_end;
+    else
+      esc = needs_escape(c);
+    if (c == '#')
+      in_fragment = true;
+    if (esc) {
+      out[j++] = '%';
+      out[j++] = hex[c >> 4];
+      out[j++] = hex[c & 15];
+    } else {
+      out[j++] = (char)c;
+    }
+  }
+  out[j] = '\0';
+  return out;
+}
+
+/* Removes "." and ".." segments from the path of a hierarchical absolute
+ * URL in place (RFC 3986 5.2.4). */
+static void remove_dot_segments(char *url)
+{
+  size_t n = strlen(url);
+  size_t start, end, in, out;
+  char *p;
+
+  start = scheme_len(url, n);
+  if (start == 0)
+    return;
+  start += authority_len(url + start, n - start);
+  end = start + strcspn(url + start, "?#");
+  if (end == start || url[start] != '/')
+    return;
+  p = url + start;
+  /* Nothing to do unless a segment is "." or "..". */
+  for (in = 0; in < end - start; in++) {
+    if (p[in] == '/' && in + 1 < end - start && p[in + 1] == '.')
+      break;
+  }
+  if (in == end - start)
+    return;
+
+  /* Output never grows, so it can overwrite the input as it goes. */
+  in = 0;
+  out = 0;
+  while (in < end - start) {
+    size_t seg = in + 1, seg_end;
+
+    seg_end = seg;
+    while (seg_end < end - start && p[seg_end] != '/')
+      seg_end++;
+    if (seg_end - seg == 1 && p[seg] == '.') {
+      if (seg_end == end - start)
+        p[out++] = '/';
+    } else if (seg_end - seg == 2 && p[seg] == '.' && p[seg + 1] == '.') {
+      while (out > 0 && p[out - 1] != '/')
+        out--;
+      if (out > 0)
+        out--;
+      if (seg_end == end - start)
+        p[out++] = '/';
+    } else {
+      memmove(p + out, p + in, seg_end - in);
+      out += seg_end - in;
+    }
+    in = seg_end;
+  }
+  if (out == 0)
+    p[out++] = '/';
+  memmove(p + out, url + end, n - end + 1);
+}
+
+char *url_resolve(const char *base, const char *ref)
+{
+  const unsigned char *s, *e;
+  xmlChar *built;
+  char *clean, *out;
+
+  if (ref == NULL)
+    return NULL;
+  s = (const unsigned char *)ref;
+  e = s + strlen(ref);
+  while (s < e && *s <= 0x20)
+    s++;
+  while (e > s && e[-1] <= 0x20)
+    e--;
+  if (s == e)
+    return NULL;
+  clean = clean_ref((const char *)s, (size_t)(e - s));
+  if (clean == NULL)
+    return NULL;
+
+  /* Absolute references need no base; relative ones stay as they are
+   * when there is no usable base. */
+  if (url_is_absolute(clean) || base == NULL || !url_is_absolute(base)) {
+    remove_dot_segments(clean);
+    return clean;
+  }
+
+  built = xmlBuildURI((const xmlChar *)clean, (const xmlChar *)base);
+  if (built == NULL) {
+    /* The base itself may need cleaning; otherwise the reference stays
+     * relative and callers treat it as such. */
+    char *cbase = clean_ref(base, strlen(base));
+
+    if (cbase == NULL) {
+      free(clean);
+      return NULL;
+    }
+    built = xmlBuildURI((const xmlChar *)clean, (const xmlChar *)cbase);
+    free(cbase);
+    if (built == NULL)
+      return clean;
+  }
+  free(clean);
+  /* xmlBuildURI allocates with xmlMalloc; callers free() the result. */
+  out = strdup((const char *)built);
+  xmlFree(built);
+  if (out != NULL)
+    remove_dot_segments(out);
+  return out;
+}
+
+bool url_is_absolute(const char *url)
+{
+  return url != NULL && scheme_len(url, strlen(url)) > 0;
+}
+
+/* Reads the scheme of url as a browser would into buf (lower case, without
+ * the colon). Returns a pointer just past the colon, or NULL when url has
+ * no scheme. */
+static const char *read_scheme(const char *url, char buf[SCHEME_MAX + 1])
+{
+  const unsigned char *p = (const unsigned char *)url;
+  size_t n = 0;
+
+  while (*p != '\0' && *p <= 0x20)
+    p++;
+  for (; *p != '\0'; p++) {
+    if (is_tab_or_newline(*p))
+      continue;
+    if (*p == ':')
+      break;
+    if (n == 0 ? !is_alpha(*p) : !is_scheme_char(*p))
+      return NULL;
+    if (n == SCHEME_MAX)
+      return NULL;
+    buf[n++] = (char)to_lower(*p);
+  }
+  if (*p != ':' || n == 0)
+    return NULL;
+  buf[n] = '\0';
+  return (const char *)p + 1;
+}
+
+/* Returns true when s, ignoring tab/CR/LF, starts with prefix (lower-case
+ * ASCII) in any case; *rest receives the position after it. */
+static bool skip_prefix(const char *s, const char *prefix, const char **rest)
+{
+  const unsigned char *p = (const unsigned char *)s;
+
+  while (*prefix != '\0') {
+    while (is_tab_or_newline(*p))
+      p++;
+    if (to_lower(*p) != (unsigned char)*prefix)
+      return false;
+    p++;
+    prefix++;
+  }
+  *rest = (const char *)p;
+  return true;
+}
+
+bool url_is_safe(const char *url, bool image)
+{
+  static const char *const safe[] = {"http", "https", "ftp",  "mailto",
+                                     "tel",  "news",  NULL};
+  char scheme[SCHEME_MAX + 1];
+  const char *rest;
+  size_t i;
+
+  if (url == NULL)
+    return false;
+  rest = read_scheme(url, scheme);
+  if (rest == NULL)
+    return false;
+  for (i = 0; safe[i] != NULL; i++) {
+    if (strcmp(scheme, safe[i]) == 0)
+      return true;
+  }
+  if (!image || strcmp(scheme, "data") != 0)
+    return false;
+  /* SVG can carry script; raster images cannot. */
+  if (!skip_prefix(rest, "image/", &rest))
+    return false;
+  return !skip_prefix(rest, "svg", &rest);
+}
