@@ -1,0 +1,2 @@
+/* canon.c: being written. */
+#include "canon.h"

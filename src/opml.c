@@ -1,0 +1,2 @@
+/* opml.c: being written. */
+#include "opml.h"
