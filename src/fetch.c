@@ -1,0 +1,2 @@
+/* fetch.c: being written. */
+#include "fetch.h"
