@@ -739,12 +739,18 @@ static const struct encoding *lookup(const char *label)
   return NULL;
 }
 
+/* Returns nonzero for XML whitespace. */
+static int is_space(unsigned char c)
+{
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* Appends c to the label being collected in buf (size bytes), as '?' when
  * it is not printable ASCII so that messages stay clean. */
 static void label_add(char *buf, size_t size, size_t *len, unsigned char c)
 {
   if(*len + 1 < size)
-    buf[(*len)++] = c > 0x20 && c < 0x7F ? (char)c : '?';
+    buf[(*len)++] = c >= 0x20 && c < 0x7F ? (char)c : '?';
   buf[*len] = '\0';
 }
 
@@ -765,8 +771,10 @@ static size_t http_charset(const char *ct, char *buf, size_t size)
     name_end = p;
     while(name_end > name && (name_end[-1] == ' ' || name_end[-1] == '\t'))
       name_end--;
-    if(*p != '=')
-      continue; /* a parameter without a value; p is at ';' or the end */
+    if(*p != '=') {
+      p = *p ? p : NULL; /* a parameter without a value */
+      continue;
+    }
     p++;
     p += strspn(p, " \t");
     buf[0] = '\0';
@@ -778,8 +786,9 @@ static size_t http_charset(const char *ct, char *buf, size_t size)
       }
     } else {
       for(; *p && *p != ';'; p++)
-        if(*p != ' ' && *p != '\t')
-          label_add(buf, size, &len, (unsigned char)*p);
+        label_add(buf, size, &len, (unsigned char)*p);
+      while(len > 0 && buf[len - 1] == ' ')
+        buf[--len] = '\0';
       /* charset='utf-8' is a common mistake */
       if(len >= 2 && buf[0] == '\'' && buf[len - 1] == '\'') {
         memmove(buf, buf + 1, len - 2);
@@ -806,7 +815,7 @@ static size_t decl_encoding(const unsigned char *s, size_t n, char *buf,
 
   if(n > CHARSET_DECL_WINDOW)
     n = CHARSET_DECL_WINDOW;
-  while(i < n && strchr(" \t\r\n", s[i]) && s[i])
+  while(i < n && is_space(s[i]))
     i++;
   if(i < n && (s[i] == '{' || s[i] == '['))
     return 0; /* JSON */
@@ -814,7 +823,7 @@ static size_t decl_encoding(const unsigned char *s, size_t n, char *buf,
     p = memmem(p, n - (size_t)(p - s), "<?xml", 5);
     if(!p || p + 5 >= s + n)
       return 0;
-    if(strchr(" \t\r\n", p[5]) && p[5])
+    if(is_space(p[5]))
       break;
   }
   if(memmem(s, (size_t)(p - s), "<!", 2))
@@ -826,15 +835,15 @@ static size_t decl_encoding(const unsigned char *s, size_t n, char *buf,
     q = memmem(q, (size_t)(end - q), "encoding", 8);
     if(!q)
       return 0;
-    if(strchr(" \t\r\n", q[-1]))
+    if(is_space(q[-1]))
       break;
   }
   q += 8;
-  while(q < end && strchr(" \t\r\n", *q) && *q)
+  while(q < end && is_space(*q))
     q++;
   if(q == end || *q++ != '=')
     return 0;
-  while(q < end && strchr(" \t\r\n", *q) && *q)
+  while(q < end && is_space(*q))
     q++;
   if(q == end || (*q != '"' && *q != '\''))
     return 0;
@@ -844,11 +853,11 @@ static size_t decl_encoding(const unsigned char *s, size_t n, char *buf,
   return len;
 }
 
-/* Kinds of text for settling a disagreement between labels. */
+/* What the bytes say when the HTTP charset and the declaration disagree. */
 enum text_kind {
-  TEXT_ASCII,   /* plain ASCII: every candidate decodes it alike */
+  TEXT_ASCII,   /* printable ASCII: every candidate decodes it alike */
   TEXT_UTF8,    /* valid UTF-8 beyond ASCII */
-  TEXT_NOTUTF8, /* not valid UTF-8 */
+  TEXT_NOTUTF8, /* not UTF-8 text (ESC marks ISO-2022-JP) */
 };
 
 static enum text_kind text_kind(const unsigned char *s, size_t n)
@@ -862,7 +871,7 @@ static enum text_kind text_kind(const unsigned char *s, size_t n)
 
     if(s[i] < 0x80) {
       if(s[i] == 0x1B)
-        kind = TEXT_UTF8; /* ISO-2022-JP's escapes are ASCII */
+        return TEXT_NOTUTF8;
       i++;
       continue;
     }
@@ -875,6 +884,48 @@ static enum text_kind text_kind(const unsigned char *s, size_t n)
   return kind;
 }
 
+/* Settles a disagreement between the HTTP charset and the declaration: the
+ * HTTP one wins (RFC 7303) unless one of them is UTF-8 and the bytes say
+ * otherwise. Returns the encoding to use; *rc gets feed_warn's result. */
+static const struct encoding *settle(const unsigned char *s, size_t n,
+                                     const struct encoding *http,
+                                     const char *hlabel,
+                                     const struct encoding *decl,
+                                     const char *dlabel, struct feed *feed,
+                                     int *rc)
+{
+  const struct encoding *utf8 = &encodings[E_UTF8];
+
+  switch(text_kind(s, n)) {
+  case TEXT_ASCII:
+    return http;
+  case TEXT_NOTUTF8:
+    if(http != utf8)
+      break;
+    *rc = feed_warn(feed,
+                    "HTTP charset '%s' ignored: document is not UTF-8, "
+                    "read as declared '%s'",
+                    hlabel, dlabel);
+    return decl;
+  case TEXT_UTF8:
+    if(decl != utf8)
+      break;
+    *rc = feed_warn(feed,
+                    "HTTP charset '%s' ignored: document is UTF-8 as "
+                    "declared",
+                    hlabel);
+    return decl;
+  }
+  *rc = feed_warn(feed, "HTTP charset '%s' overrides declared '%s'", hlabel,
+                  dlabel);
+  return http;
+}
+
+static const char *wide_name(const struct encoding *enc)
+{
+  return enc->unit == 2 ? "UTF-16" : "UTF-32";
+}
+
 /* Chooses the encoding of s; sets *enc and *bom (bytes to skip). Returns 0
  * or -ENOMEM (from feed_warn). */
 static int choose(const unsigned char *s, size_t n, const char *ct,
@@ -882,7 +933,7 @@ static int choose(const unsigned char *s, size_t n, const char *ct,
 {
   char hlabel[CHARSET_LABEL_MAX], dlabel[CHARSET_LABEL_MAX];
   const struct encoding *http = NULL, *decl = NULL;
-  const struct encoding *utf8 = &encodings[E_UTF8];
+  const char *unknown = NULL;
   int rc = 0;
 
   *bom = 0;
@@ -894,50 +945,37 @@ static int choose(const unsigned char *s, size_t n, const char *ct,
   /* From here on the document is known not to be UTF-16 or UTF-32. */
   if(ct && http_charset(ct, hlabel, sizeof(hlabel)) > 0) {
     http = lookup(hlabel);
-    if(http && http->unit > 1) {
+    if(!http)
+      unknown = hlabel;
+    else if(http->unit > 1)
       rc = feed_warn(feed, "HTTP charset '%s' ignored: document is not %s",
-                     hlabel, http->name);
+                     hlabel, wide_name(http));
+    if(rc < 0)
+      return rc;
+    if(http && http->unit > 1)
       http = NULL;
-    } else if(!http) {
-      rc = feed_warn(feed, "unknown HTTP charset '%s' ignored", hlabel);
-    }
   }
-  if(rc == 0 && decl_encoding(s, n, dlabel, sizeof(dlabel)) > 0) {
+  if(decl_encoding(s, n, dlabel, sizeof(dlabel)) > 0) {
     decl = lookup(dlabel);
-    if(decl && decl->unit > 1) {
-      rc = feed_warn(feed, "declared encoding '%s' ignored: document is not %s",
-                     dlabel, decl->name);
+    if(!decl && !unknown)
+      unknown = dlabel;
+    else if(decl && decl->unit > 1)
+      rc = feed_warn(feed,
+                     "declared encoding '%s' ignored: document is not %s",
+                     dlabel, wide_name(decl));
+    if(rc < 0)
+      return rc;
+    if(decl && decl->unit > 1)
       decl = NULL;
-    } else if(!decl && !http) {
-      rc = feed_warn(feed, "unknown encoding '%s', read as UTF-8", dlabel);
-    }
   }
-  *enc = http ? http : decl ? decl : utf8;
-  if(rc < 0 || !http || !decl || http == decl)
-    return rc;
-  switch(text_kind(s, n)) {
-  case TEXT_ASCII:
-    break;
-  case TEXT_NOTUTF8:
-    if(http != utf8)
-      return feed_warn(feed, "HTTP charset '%s' overrides declared '%s'",
-                       hlabel, dlabel);
-    *enc = decl;
-    return feed_warn(feed,
-                     "HTTP charset '%s' ignored: document is not UTF-8, "
-                     "read as declared '%s'",
-                     hlabel, dlabel);
-  case TEXT_UTF8:
-    if(decl != utf8)
-      return feed_warn(feed, "HTTP charset '%s' overrides declared '%s'",
-                       hlabel, dlabel);
-    *enc = decl;
-    return feed_warn(feed,
-                     "HTTP charset '%s' ignored: document is UTF-8 as "
-                     "declared",
-                     hlabel);
-  }
-  return 0;
+  *enc = http ? http : decl ? decl : &encodings[E_UTF8];
+  if(unknown && unknown == hlabel && (http || decl))
+    rc = feed_warn(feed, "unknown HTTP charset '%s' ignored", hlabel);
+  else if(unknown && !http)
+    rc = feed_warn(feed, "unknown encoding '%s', read as UTF-8", unknown);
+  if(rc == 0 && http && decl && http != decl)
+    *enc = settle(s, n, http, hlabel, decl, dlabel, feed, &rc);
+  return rc;
 }
 
 /* Decodes s with enc into b. Returns 0, -ENOMEM, or -EINVAL when iconv

@@ -18,9 +18,10 @@
  *
  * Decisions, so they are not rediscovered:
  * - No zone means UTC (RFC 3339 local time, RFC 822 without a zone).
- * - Two-digit years follow RFC 2822: 00-49 -> 20xx, 50-99 -> 19xx; three
- *   digits get 1900 added (RFC 2822 4.3, the old "year - 1900" bug). A year
- *   is never defaulted: without one the string is rejected.
+ * - Two-digit years follow RFC 2822: 00-49 -> 20xx, 50-99 -> 19xx. Three
+ *   digits get 1900 added (RFC 2822 4.3, the getYear() "year - 1900" bug),
+ *   but only 100-199: "024" or "202" is no known bug's output. A year is
+ *   never defaulted: without one the string is rejected.
  * - Numeric day/month forms ("03/06/2024") are rejected: they swap. Dates
  *   with the month named may put the day first or second; with the month
  *   first ("June 3, 2024", asctime, JavaScript's Date) the year needs four
@@ -436,7 +437,8 @@ static int finish(struct when *w, bool allow_24, int64_t *out)
 }
 
 /* The year a 2-, 3- or 4-digit year field means (see the top of the file),
- * or -1. */
+ * or -1. Three digits are only read as 100-199: that is what getYear()
+ * gives for 2000-2099; other three-digit years come from no known bug. */
 static int full_year(const char *p, size_t n)
 {
   int y;
@@ -447,7 +449,7 @@ static int full_year(const char *p, size_t n)
   if (n == 2)
     return y < 50 ? 2000 + y : 1900 + y;
   if (n == 3)
-    return 1900 + y;
+    return *p == '1' ? 1900 + y : -1;
   return y;
 }
 
@@ -498,7 +500,8 @@ static int parse_iso_basic(const char *p, int64_t *out)
   if (n == 6)
     w.sec = fixed_num(p + 4, 2);
   p += n;
-  if ((*p == '.' || *p == ',') && is_digit(p[1])) {
+  /* After "hhmm" a fraction would be of a minute; only read seconds'. */
+  if (n == 6 && (*p == '.' || *p == ',') && is_digit(p[1])) {
     for (p++; is_digit(*p); p++) {
       if (*p != '0')
         w.frac_nonzero = true;
@@ -674,6 +677,8 @@ static int parse_named(const char *p, int64_t *out)
     p += n;
     if (*p == '.')
       p++;
+    else if (*p != ',' && !is_space(*p))
+      return -EINVAL;
     p = skip_sep(p, "");
     n = alpha_run(p);
   }

@@ -1,2 +1,527 @@
-/* xmlfix.c: being written. */
+/*
+ * xmlfix.c: repairs the XML mistakes real feeds make, in one pass over the
+ * clean UTF-8 that charset_to_utf8 produced, before libxml2 sees it.
+ *
+ * Text is skipped with memchr to the next '&' or '<'; tags are walked byte
+ * by byte (they are short) so that quoted attribute values are respected;
+ * comments, CDATA sections and processing instructions are copied as they
+ * are. Tag nesting is left to libxml2's recover mode.
+ *
+ * Decisions beyond the header's contract:
+ * - Markup is '<' followed by a name ("<a", "</a", "<?xml"), "<!--",
+ *   "<![CDATA[" or "<!DOCTYPE". Any other '<' is escaped, "<!ENTITY"
+ *   outside a DOCTYPE included, so no declaration survives.
+ * - A DOCTYPE is removed wherever it appears; its entities then count as
+ *   unknown names, so "&lol9;" becomes the text "&lol9;".
+ * - Entity names are taken only with their ';' (no legacy "&copy" forms):
+ *   "?a=1&copy=2" in a URL must stay as it is.
+ * - Character references: those to C1 controls are windows-1252 mistakes
+ *   and become the windows-1252 character (&#150; -> &#8211;), as browsers
+ *   do; those to characters XML forbids or charset.c removes (C0 controls
+ *   but tab, LF and CR; DEL; U+FFFE, U+FFFF; C1 slots windows-1252 leaves
+ *   empty) are removed; those to no character at all (0, surrogates, above
+ *   U+10FFFF) become U+FFFD, as in HTML. "&#X41;" is written "&#x41;".
+ * - Junk before the XML declaration is dropped when the declaration is in
+ *   the first XMLFIX_DECL_WINDOW bytes and no "<!" comes before it (else a
+ *   "<?xml" inside an early CDATA section would cut the document).
+ */
 #include "xmlfix.h"
+
+#include "feed.h"
+
+#include <errno.h>
+#include <libxml/HTMLparser.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* How far into the document the XML declaration is looked for. */
+#define XMLFIX_DECL_WINDOW 4096
+/* Longest entity name looked up (HTML 4's longest is 8). */
+#define XMLFIX_NAME_MAX 31
+/* Room for the first offending reference quoted in a warning. */
+#define XMLFIX_QUOTE_MAX 24
+
+enum {
+  FIX_JUNK = 1 << 0,
+  FIX_AMP = 1 << 1,
+  FIX_LT = 1 << 2,
+  FIX_DOCTYPE = 1 << 3,
+  FIX_HTML = 1 << 4,
+  FIX_BADREF = 1 << 5,
+  FIX_C1REF = 1 << 6,
+};
+
+enum markup {
+  M_NONE,
+  M_TAG, /* start or end tag */
+  M_PI,
+  M_COMMENT,
+  M_CDATA,
+  M_DOCTYPE,
+};
+
+struct fix {
+  const char *s;
+  size_t n;
+  char *out;
+  size_t len;
+  size_t cap; /* counts the byte kept for the final NUL */
+  int rc;     /* -ENOMEM once an append failed; appends then do nothing */
+  unsigned flags;
+  /* The first of each kind of repair, for the warnings. */
+  char html[XMLFIX_QUOTE_MAX];
+  char badref[XMLFIX_QUOTE_MAX];
+  char c1ref[XMLFIX_QUOTE_MAX];
+};
+
+/* windows-1252 bytes 0x80-0x9F; 0 where it defines no character. */
+static const uint16_t cp1252_c1[32] = {
+    0x20AC, 0,      0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0,      0x017D, 0,
+    0,      0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178,
+};
+
+/* Appends len bytes; on failure sets f->rc and drops this and later
+ * appends. */
+static void put(struct fix *f, const char *p, size_t len)
+{
+  if(f->rc < 0)
+    return;
+  if(f->cap - f->len <= len) {
+    size_t cap = f->cap + f->cap / 2;
+    char *n;
+
+    if(len > SIZE_MAX / 4 - f->len) {
+      f->rc = -ENOMEM;
+      return;
+    }
+    if(cap < f->len + len + 1)
+      cap = f->len + len + 1;
+    n = realloc(f->out, cap);
+    if(!n) {
+      f->rc = -ENOMEM;
+      return;
+    }
+    f->out = n;
+    f->cap = cap;
+  }
+  memcpy(f->out + f->len, p, len);
+  f->len += len;
+}
+
+/* Keeps a printable copy of the first len bytes of p in dst, for a
+ * warning. */
+static void quote(char *dst, const char *p, size_t len)
+{
+  if(len >= XMLFIX_QUOTE_MAX)
+    len = XMLFIX_QUOTE_MAX - 1;
+  memcpy(dst, p, len);
+  dst[len] = '\0';
+}
+
+static int is_alpha(unsigned char c)
+{
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int is_alnum(unsigned char c)
+{
+  return is_alpha(c) || (c >= '0' && c <= '9');
+}
+
+static int is_space(unsigned char c)
+{
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Returns nonzero when the rest bytes at p start with an XML NameStartChar.
+ * The input is valid UTF-8; on anything else this only misjudges. */
+static int name_start(const char *p, size_t rest)
+{
+  const unsigned char *s = (const unsigned char *)p;
+  uint32_t cp;
+
+  if(rest == 0)
+    return 0;
+  if(s[0] < 0x80)
+    return is_alpha(s[0]) || s[0] == '_' || s[0] == ':';
+  if(s[0] >= 0xC2 && s[0] < 0xE0 && rest >= 2)
+    cp = (uint32_t)(s[0] & 0x1F) << 6 | (s[1] & 0x3F);
+  else if(s[0] >= 0xE0 && s[0] < 0xF0 && rest >= 3)
+    cp = (uint32_t)(s[0] & 0x0F) << 12 | (uint32_t)(s[1] & 0x3F) << 6 |
+         (s[2] & 0x3F);
+  else if(s[0] >= 0xF0 && s[0] < 0xF5 && rest >= 4)
+    cp = (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3F) << 12 |
+         (uint32_t)(s[2] & 0x3F) << 6 | (s[3] & 0x3F);
+  else
+    return 0;
+  return (cp >= 0xC0 && cp <= 0xD6) || (cp >= 0xD8 && cp <= 0xF6) ||
+         (cp >= 0xF8 && cp <= 0x2FF) || (cp >= 0x370 && cp <= 0x37D) ||
+         (cp >= 0x37F && cp <= 0x1FFF) || (cp >= 0x200C && cp <= 0x200D) ||
+         (cp >= 0x2070 && cp <= 0x218F) || (cp >= 0x2C00 && cp <= 0x2FEF) ||
+         (cp >= 0x3001 && cp <= 0xD7FF) || (cp >= 0xF900 && cp <= 0xFDCF) ||
+         (cp >= 0xFDF0 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0xEFFFF);
+}
+
+/* Returns what the '<' at p (rest bytes left) starts. */
+static enum markup classify(const char *p, size_t rest)
+{
+  if(rest >= 4 && !memcmp(p, "<!--", 4))
+    return M_COMMENT;
+  if(rest >= 9 && !memcmp(p, "<![CDATA[", 9))
+    return M_CDATA;
+  if(rest >= 9 && !strncasecmp(p, "<!DOCTYPE", 9))
+    return M_DOCTYPE;
+  if(rest >= 2 && p[1] == '?')
+    return name_start(p + 2, rest - 2) ? M_PI : M_NONE;
+  if(rest >= 2 && p[1] == '/')
+    return name_start(p + 2, rest - 2) ? M_TAG : M_NONE;
+  return name_start(p + 1, rest - 1) ? M_TAG : M_NONE;
+}
+
+/* Returns the position just after the first end (len bytes) at or after
+ * from, or n when there is none. */
+static size_t after(const char *s, size_t n, size_t from, const char *end,
+                    size_t len)
+{
+  const char *p = from < n ? memmem(s + from, n - from, end, len) : NULL;
+
+  return p ? (size_t)(p - s) + len : n;
+}
+
+/* Copies from i to just after end, or to the end of the input; returns
+ * where it stopped. For comments, CDATA sections and PIs. */
+static size_t copy_through(struct fix *f, size_t i, size_t skip,
+                           const char *end)
+{
+  size_t j = after(f->s, f->n, i + skip, end, strlen(end));
+
+  put(f, f->s + i, j - i);
+  return j;
+}
+
+/* Returns the position after the quoted string opening at i. */
+static size_t skip_quoted(const char *s, size_t n, size_t i)
+{
+  const char *q = memchr(s + i + 1, s[i], n - i - 1);
+
+  return q ? (size_t)(q - s) + 1 : n;
+}
+
+/* Returns the position after the DOCTYPE at i, which is dropped. An
+ * unterminated one ends before the next '<' outside its internal subset,
+ * so that the document survives. */
+static size_t skip_doctype(struct fix *f, size_t i)
+{
+  const char *s = f->s;
+  size_t n = f->n, j = i + 9;
+
+  while(j < n) {
+    if(s[j] == '"' || s[j] == '\'') {
+      j = skip_quoted(s, n, j);
+    } else if(s[j] == '[') {
+      f->flags |= FIX_DOCTYPE;
+      for(j++; j < n && s[j] != ']';) {
+        if(s[j] == '"' || s[j] == '\'')
+          j = skip_quoted(s, n, j);
+        else if(n - j >= 4 && !memcmp(s + j, "<!--", 4))
+          j = after(s, n, j + 4, "-->", 3);
+        else if(n - j >= 2 && !memcmp(s + j, "<?", 2))
+          j = after(s, n, j + 2, "?>", 2);
+        else
+          j++;
+      }
+      if(j < n)
+        j++;
+    } else if(s[j] == '>') {
+      return j + 1;
+    } else if(s[j] == '<') {
+      return j;
+    } else {
+      j++;
+    }
+  }
+  return n;
+}
+
+/* Returns nonzero when the len bytes at name are one of XML's entities. */
+static int xml_entity(const char *name, size_t len)
+{
+  static const char *const names[] = {"amp", "lt", "gt", "quot", "apos"};
+
+  for(size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+    if(strlen(names[k]) == len && !memcmp(name, names[k], len))
+      return 1;
+  return 0;
+}
+
+/* Writes "&#N;". */
+static void put_ref(struct fix *f, uint32_t cp)
+{
+  char ref[16];
+  int len = snprintf(ref, sizeof(ref), "&#%u;", (unsigned)cp);
+
+  put(f, ref, (size_t)len);
+}
+
+/* Returns the value of hex or decimal digit c, or -1. */
+static int digit(unsigned char c, int hex)
+{
+  if(c >= '0' && c <= '9')
+    return c - '0';
+  if(hex && c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if(hex && c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
+/* Handles the "&#" at i; returns where to go on. */
+static size_t char_ref(struct fix *f, size_t i)
+{
+  const char *s = f->s;
+  size_t n = f->n, j = i + 2, start;
+  int hex = j < n && (s[j] == 'x' || s[j] == 'X');
+  uint32_t cp = 0;
+
+  j += (size_t)hex;
+  start = j;
+  for(; j < n; j++) {
+    int d = digit((unsigned char)s[j], hex);
+
+    if(d < 0)
+      break;
+    if(cp <= 0x10FFFF) /* stays above once above: no overflow */
+      cp = cp * (hex ? 16 : 10) + (uint32_t)d;
+  }
+  if(j == start || j == n || s[j] != ';') {
+    f->flags |= FIX_AMP;
+    put(f, "&amp;", 5);
+    return i + 1;
+  }
+  j++;
+  if(cp >= 0x80 && cp <= 0x9F && cp1252_c1[cp - 0x80]) {
+    if(!(f->flags & FIX_C1REF))
+      quote(f->c1ref, s + i, j - i);
+    f->flags |= FIX_C1REF;
+    put_ref(f, cp1252_c1[cp - 0x80]);
+    return j;
+  }
+  if((cp >= 0x20 && cp < 0x7F) || (cp >= 0xA0 && cp <= 0xD7FF) ||
+     (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF) ||
+     cp == '\t' || cp == '\n' || cp == '\r') {
+    if(s[i + 2] != 'X') {
+      put(f, s + i, j - i);
+      return j;
+    }
+    put(f, "&#x", 3);
+    put(f, s + start, j - start);
+  } else if(cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
+    put(f, "&#xFFFD;", 8);
+  }
+  if(!(f->flags & FIX_BADREF))
+    quote(f->badref, s + i, j - i);
+  f->flags |= FIX_BADREF;
+  return j;
+}
+
+/* Handles the '&' at i; returns where to go on. */
+static size_t amp(struct fix *f, size_t i)
+{
+  const char *s = f->s;
+  size_t n = f->n, j = i + 1, len;
+  char name[XMLFIX_NAME_MAX + 1];
+  const htmlEntityDesc *e;
+
+  if(j < n && s[j] == '#')
+    return char_ref(f, i);
+  while(j < n && j - i <= XMLFIX_NAME_MAX && is_alnum((unsigned char)s[j]))
+    j++;
+  len = j - i - 1;
+  if(j < n && s[j] == ';' && len > 0 && len <= XMLFIX_NAME_MAX &&
+     is_alpha((unsigned char)s[i + 1])) {
+    if(xml_entity(s + i + 1, len)) {
+      put(f, s + i, len + 2);
+      return j + 1;
+    }
+    memcpy(name, s + i + 1, len);
+    name[len] = '\0';
+    e = htmlEntityLookup((const xmlChar *)name);
+    if(e) {
+      if(!(f->flags & FIX_HTML))
+        quote(f->html, s + i, len + 2);
+      f->flags |= FIX_HTML;
+      put_ref(f, e->value);
+      return j + 1;
+    }
+  }
+  f->flags |= FIX_AMP;
+  put(f, "&amp;", 5);
+  return i + 1;
+}
+
+/* Copies the start or end tag at i, repairing '&' in it; returns where it
+ * ended. A '>' inside quotes does not end it; a '<' outside them does
+ * (the tag was never closed). */
+static size_t tag(struct fix *f, size_t i)
+{
+  const char *s = f->s;
+  size_t n = f->n, from = i, j = i + 1;
+  char quote_char = 0;
+
+  while(j < n) {
+    char c = s[j];
+
+    if(c == '&') {
+      put(f, s + from, j - from);
+      j = amp(f, j);
+      from = j;
+      continue;
+    }
+    if(quote_char) {
+      if(c == quote_char)
+        quote_char = 0;
+    } else if(c == '"' || c == '\'') {
+      quote_char = c;
+    } else if(c == '>') {
+      j++;
+      break;
+    } else if(c == '<') {
+      break;
+    }
+    j++;
+  }
+  put(f, s + from, j - from);
+  return j;
+}
+
+/* Handles the '<' at i; returns where to go on. */
+static size_t lt(struct fix *f, size_t i)
+{
+  switch(classify(f->s + i, f->n - i)) {
+  case M_TAG:
+    return tag(f, i);
+  case M_PI:
+    return copy_through(f, i, 2, "?>");
+  case M_COMMENT:
+    return copy_through(f, i, 4, "-->");
+  case M_CDATA:
+    return copy_through(f, i, 9, "]]>");
+  case M_DOCTYPE:
+    return skip_doctype(f, i);
+  case M_NONE:
+    break;
+  }
+  f->flags |= FIX_LT;
+  put(f, "&lt;", 4);
+  return i + 1;
+}
+
+/* Returns the position of the first c at or after i, or n. */
+static size_t find(const char *s, size_t n, size_t i, char c)
+{
+  const char *p = memchr(s + i, c, n - i);
+
+  return p ? (size_t)(p - s) : n;
+}
+
+/* Returns where the document starts: at the XML declaration when there is
+ * one near the start, else at the first markup. Sets *decl when it is the
+ * declaration. */
+static size_t doc_start(const char *s, size_t n, int *decl)
+{
+  size_t window = n < XMLFIX_DECL_WINDOW ? n : XMLFIX_DECL_WINDOW;
+  const char *p = memmem(s, window, "<?xml", 5);
+  size_t i;
+
+  while(p && !(p + 5 < s + n && is_space((unsigned char)p[5])))
+    p = memmem(p + 1, window - (size_t)(p + 1 - s), "<?xml", 5);
+  *decl = p && !memmem(s, (size_t)(p - s), "<!", 2);
+  if(*decl)
+    return (size_t)(p - s);
+  for(i = find(s, n, 0, '<'); i < n; i = find(s, n, i + 1, '<'))
+    if(classify(s + i, n - i) != M_NONE)
+      return i;
+  return n;
+}
+
+/* Reports each kind of repair once. Returns 0 or -ENOMEM. */
+static int warn(const struct fix *f, struct feed *feed, int decl)
+{
+  int rc = 0;
+
+  if(rc == 0 && (f->flags & FIX_JUNK))
+    rc = feed_warn(feed, decl ? "junk before the XML declaration removed"
+                              : "junk before the document removed");
+  if(rc == 0 && (f->flags & FIX_DOCTYPE))
+    rc = feed_warn(feed, "DOCTYPE removed");
+  if(rc == 0 && (f->flags & FIX_AMP))
+    rc = feed_warn(feed, "bare '&' escaped");
+  if(rc == 0 && (f->flags & FIX_LT))
+    rc = feed_warn(feed, "'<' not starting markup escaped");
+  if(rc == 0 && (f->flags & FIX_HTML))
+    rc = feed_warn(feed, "HTML entities replaced (first: %s)", f->html);
+  if(rc == 0 && (f->flags & FIX_C1REF))
+    rc = feed_warn(feed,
+                   "windows-1252 character references mapped (first: %s)",
+                   f->c1ref);
+  if(rc == 0 && (f->flags & FIX_BADREF))
+    rc = feed_warn(feed, "invalid character references fixed (first: %s)",
+                   f->badref);
+  return rc;
+}
+
+int xmlfix_repair(const char *in, size_t len, struct feed *feed, char **out,
+                  size_t *out_len)
+{
+  struct fix f;
+  size_t i, next_amp, next_lt;
+  int decl;
+
+  *out = NULL;
+  *out_len = 0;
+  memset(&f, 0, sizeof(f));
+  f.s = in;
+  f.n = len;
+  /* Repairs rarely add much: one allocation in the common case. */
+  if(len > SIZE_MAX / 4)
+    return -ENOMEM;
+  f.cap = len + len / 16 + 64;
+  f.out = malloc(f.cap);
+  if(!f.out)
+    return -ENOMEM;
+  i = doc_start(in, len, &decl);
+  for(size_t k = 0; k < i; k++)
+    if(!is_space((unsigned char)in[k])) {
+      f.flags |= FIX_JUNK;
+      break;
+    }
+  next_amp = find(in, len, i, '&');
+  next_lt = find(in, len, i, '<');
+  while(i < len && f.rc == 0) {
+    size_t j;
+
+    if(next_amp < i)
+      next_amp = find(in, len, i, '&');
+    if(next_lt < i)
+      next_lt = find(in, len, i, '<');
+    j = next_amp < next_lt ? next_amp : next_lt;
+    put(&f, in + i, j - i);
+    if(j == len)
+      break;
+    i = in[j] == '&' ? amp(&f, j) : lt(&f, j);
+  }
+  if(f.rc == 0)
+    f.rc = warn(&f, feed, decl);
+  if(f.rc < 0) {
+    free(f.out);
+    return f.rc;
+  }
+  f.out[f.len] = '\0';
+  *out = f.out;
+  *out_len = f.len;
+  return 0;
+}
