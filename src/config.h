@@ -14,9 +14,9 @@
 
 /* One subscription. */
 struct config_feed {
-  char *name;  /* section name, or derived from the OPML outline */
+  char *name; /* section name, or derived from the OPML outline */
   char *url;
-  char *title; /* NULL: use the feed's own */
+  char *title;      /* NULL: use the feed's own */
   int64_t interval; /* seconds; 0: the global interval */
   bool enabled;
   char **tags;
@@ -30,9 +30,9 @@ struct config {
   char *dir;       /* its directory (or "."): relative paths start here */
   char *feeds_dir; /* dir/feeds.d */
 
-  char *database;   /* absolute or relative to dir, as written */
+  char *database; /* absolute or relative to dir, as written */
   char *output_dir;
-  char *listen;     /* "" = no server */
+  char *listen; /* "" = no server */
   char *title;
   char *link;
   char *id;

@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 struct download {
-  char *body;         /* NUL-terminated; may contain NULs */
+  char *body; /* NUL-terminated; may contain NULs */
   size_t len;
   long status;        /* HTTP status */
   char *url;          /* final URL after redirects */

@@ -35,8 +35,8 @@ struct feed_enclosure {
 
 struct feed_entry {
   char *id;
-  char *title;   /* plain text */
-  char *link;    /* absolute */
+  char *title; /* plain text */
+  char *link;  /* absolute */
   int64_t published;
   int64_t updated;
   char *author;  /* plain text */

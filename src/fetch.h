@@ -31,15 +31,15 @@ struct fetch_request {
 /* Everything the daemon needs from one response. Owned by the fetcher;
  * valid only during the callback. */
 struct fetch_result {
-  long status;       /* final HTTP status; 0 when no response */
-  int error;         /* 0, or a negative code: -ETIMEDOUT, -EFBIG, -EIO... */
+  long status; /* final HTTP status; 0 when no response */
+  int error;   /* 0, or a negative code: -ETIMEDOUT, -EFBIG, -EIO... */
   const char *error_text; /* one line, NULL on success */
-  const char *body;  /* NUL-terminated; may hold NULs */
+  const char *body;       /* NUL-terminated; may hold NULs */
   size_t len;
   const char *content_type;
-  const char *etag;          /* validators of the final response */
+  const char *etag; /* validators of the final response */
   const char *last_modified;
-  const char *final_url;     /* after all redirects */
+  const char *final_url; /* after all redirects */
   /* Set when every redirect hop up to it was permanent (301/308): the URL
    * the feed has moved to. NULL otherwise (302/307 never set it). */
   const char *permanent_url;

@@ -7,7 +7,7 @@ uint64_t hash_bytes(uint64_t h, const void *data, size_t len)
 {
   const unsigned char *p = data;
 
-  for(size_t i = 0; i < len; i++) {
+  for (size_t i = 0; i < len; i++) {
     h ^= p[i];
     h *= UINT64_C(0x100000001b3);
   }
@@ -18,7 +18,7 @@ void hash_hex(uint64_t h, char buf[17])
 {
   static const char digits[] = "0123456789abcdef";
 
-  for(int i = 15; i >= 0; i--) {
+  for (int i = 15; i >= 0; i--) {
     buf[i] = digits[h & 0xf];
     h >>= 4;
   }

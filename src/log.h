@@ -4,7 +4,12 @@
 #ifndef FRESHET_LOG_H
 #define FRESHET_LOG_H
 
-enum log_level { LOG_LEVEL_ERROR, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DEBUG };
+enum log_level {
+  LOG_LEVEL_ERROR,
+  LOG_LEVEL_WARN,
+  LOG_LEVEL_INFO,
+  LOG_LEVEL_DEBUG
+};
 
 /* Sets the lowest level that is printed (default info). */
 void log_set_level(enum log_level level);

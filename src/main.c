@@ -39,21 +39,21 @@ static int read_all(FILE *f, size_t limit, char **out, size_t *out_len)
   size_t len = 0;
   char *data = malloc(cap);
 
-  if(!data)
+  if (!data)
     return -ENOMEM;
-  for(;;) {
+  for (;;) {
     size_t n;
 
-    if(len == cap) {
+    if (len == cap) {
       char *bigger;
 
-      if(cap > limit) {
+      if (cap > limit) {
         free(data);
         return -EFBIG;
       }
       cap *= 2;
       bigger = realloc(data, cap);
-      if(!bigger) {
+      if (!bigger) {
         free(data);
         return -ENOMEM;
       }
@@ -61,16 +61,16 @@ static int read_all(FILE *f, size_t limit, char **out, size_t *out_len)
     }
     n = fread(data + len, 1, cap - len, f);
     len += n;
-    if(n == 0)
+    if (n == 0)
       break;
   }
-  if(ferror(f)) {
+  if (ferror(f)) {
     int e = errno ? -errno : -EIO;
 
     free(data);
     return e;
   }
-  if(len > limit) {
+  if (len > limit) {
     free(data);
     return -EFBIG;
   }
@@ -107,8 +107,8 @@ static int cmd_parse(int argc, char **argv)
 
   memset(&dl, 0, sizeof(dl));
   optind = 1;
-  while((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-    switch(c) {
+  while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+    switch (c) {
     case 'u':
       url = optarg;
       break;
@@ -123,19 +123,19 @@ static int cmd_parse(int argc, char **argv)
       return EXIT_USAGE;
     }
   }
-  if(argc - optind != 1) {
+  if (argc - optind != 1) {
     fprintf(stderr, "freshet parse: expected one FILE, - or URL\n");
     usage(stderr);
     return EXIT_USAGE;
   }
   source = argv[optind];
-  if(is_http_url(source)) {
+  if (is_http_url(source)) {
     rc = download_get(source, PARSE_MAX_INPUT, 60, &dl, err, sizeof(err));
-    if(rc != 0) {
+    if (rc != 0) {
       fprintf(stderr, "freshet parse: %s\n", err);
       return EXIT_FAILURE;
     }
-    if(dl.status < 200 || dl.status > 299) {
+    if (dl.status < 200 || dl.status > 299) {
       fprintf(stderr, "freshet parse: %s: HTTP status %ld\n", source,
               dl.status);
       download_free(&dl);
@@ -143,21 +143,21 @@ static int cmd_parse(int argc, char **argv)
     }
     data = dl.body;
     len = dl.len;
-    if(!url)
+    if (!url)
       url = dl.url;
-    if(!type)
+    if (!type)
       type = dl.content_type;
   } else {
     FILE *f = strcmp(source, "-") == 0 ? stdin : fopen(source, "rb");
 
-    if(!f) {
+    if (!f) {
       fprintf(stderr, "freshet parse: %s: %s\n", source, strerror(errno));
       return EXIT_FAILURE;
     }
     rc = read_all(f, PARSE_MAX_INPUT, &data, &len);
-    if(f != stdin)
+    if (f != stdin)
       fclose(f);
-    if(rc != 0) {
+    if (rc != 0) {
       fprintf(stderr, "freshet parse: %s: %s\n", source,
               rc == -EFBIG ? "larger than the parser's 64 MiB limit"
                            : strerror(-rc));
@@ -165,21 +165,21 @@ static int cmd_parse(int argc, char **argv)
     }
   }
   rc = parse_feed(data, len, url, type, &feed, err, sizeof(err));
-  if(rc != 0) {
+  if (rc != 0) {
     fprintf(stderr, "freshet parse: %s: %s\n", source, err);
-    if(dl.body)
+    if (dl.body)
       download_free(&dl);
     else
       free(data);
     return EXIT_FAILURE;
   }
-  if(dl.body)
+  if (dl.body)
     download_free(&dl);
   else
     free(data);
   json = feed_json_dump(feed);
   feed_free(feed);
-  if(!json) {
+  if (!json) {
     fprintf(stderr, "freshet parse: out of memory\n");
     return EXIT_FAILURE;
   }
@@ -193,23 +193,23 @@ int main(int argc, char **argv)
   const char *cmd;
   int rc;
 
-  if(argc < 2) {
+  if (argc < 2) {
     usage(stderr);
     return EXIT_USAGE;
   }
   cmd = argv[1];
-  if(strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
-     strcmp(cmd, "help") == 0) {
+  if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 ||
+      strcmp(cmd, "help") == 0) {
     usage(stdout);
     return 0;
   }
-  if(strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
+  if (strcmp(cmd, "-V") == 0 || strcmp(cmd, "--version") == 0) {
     printf("freshet %s\n", FRESHET_VERSION);
     return 0;
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
   parse_init();
-  if(strcmp(cmd, "parse") == 0) {
+  if (strcmp(cmd, "parse") == 0) {
     rc = cmd_parse(argc - 1, argv + 1);
   } else {
     fprintf(stderr, "freshet: unknown command '%s'\n", cmd);

@@ -32,7 +32,7 @@ struct store_feed {
   int error_count; /* consecutive failures */
   char *last_error;
   int64_t next_due;
-  int64_t interval; /* current polling interval, seconds */
+  int64_t interval;      /* current polling interval, seconds */
   char *disabled_reason; /* NULL when active */
   int64_t ttl;           /* publisher hints, seconds, 0 none */
   int64_t update_period;
@@ -45,11 +45,11 @@ struct store_feed {
 /* What one fetch of a feed brought, stored by store_save_fetch. */
 struct store_fetch {
   int64_t fetched_at;
-  int status;               /* HTTP status, or negative transport error */
-  const char *error;        /* NULL on success */
-  const char *etag;         /* validators as received; NULL: none */
+  int status;        /* HTTP status, or negative transport error */
+  const char *error; /* NULL on success */
+  const char *etag;  /* validators as received; NULL: none */
   const char *last_modified;
-  const struct feed *feed;  /* the parsed document; NULL on 304 or error */
+  const struct feed *feed; /* the parsed document; NULL on 304 or error */
   /* Scheduling decided by the caller. */
   int64_t next_due;
   int64_t interval;
@@ -71,8 +71,7 @@ struct store_save_result {
  * that is not a freshet database, or is newer than this program, is left
  * untouched. Returns 0 and *out; or a negative code with the reason in err
  * (naming path). */
-int store_open(const char *path, struct store **out, char *err,
-               size_t errlen);
+int store_open(const char *path, struct store **out, char *err, size_t errlen);
 
 /* Closes the database; NULL is fine. */
 void store_close(struct store *store);
@@ -95,8 +94,7 @@ int store_get_feed(struct store *store, const char *name,
 
 /* Loads every feed, ordered by name. Returns 0 and a malloc'd array (free
  * with store_feeds_free), or a negative code. */
-int store_list_feeds(struct store *store, struct store_feed **out,
-                     size_t *n);
+int store_list_feeds(struct store *store, struct store_feed **out, size_t *n);
 
 void store_feed_clear(struct store_feed *f);
 void store_feeds_free(struct store_feed *feeds, size_t n);
@@ -128,12 +126,12 @@ struct store_item {
   size_t ncategories;
   struct feed_enclosure *enclosures;
   size_t nenclosures;
-  int64_t published;  /* FEED_NO_DATE when the feed gave none */
-  int64_t updated;    /* FEED_NO_DATE when the feed gave none */
+  int64_t published; /* FEED_NO_DATE when the feed gave none */
+  int64_t updated;   /* FEED_NO_DATE when the feed gave none */
   int64_t first_seen;
-  int64_t date;       /* effective: published, never after first_seen */
+  int64_t date; /* effective: published, never after first_seen */
   char *feed_name;
-  char *feed_title;   /* the feed's own title, or its configured one */
+  char *feed_title; /* the feed's own title, or its configured one */
   char *feed_link;
   char *feed_url;
 };
