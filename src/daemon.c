@@ -1,0 +1,1024 @@
+/*
+ * daemon.c: the service. One libuv loop on the main thread owns the
+ * schedule (a heap of due times behind one timer), the fetcher (curl multi)
+ * and the signals; each fetched document is parsed and stored on the libuv
+ * thread pool, one transaction per fetch, with store calls serialized by a
+ * mutex because SQLite transactions belong to a connection, not a thread.
+ */
+#include "daemon.h"
+
+#include "config.h"
+#include "feed.h"
+#include "fetch.h"
+#include "log.h"
+#include "parse.h"
+#include "publish.h"
+#include "schedule.h"
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+/* How long in-flight transfers get to finish after SIGTERM. */
+#define SHUTDOWN_GRACE_MS 5000
+/* feeds.d changes come in bursts (editors write temp files). */
+#define RELOAD_DEBOUNCE_MS 500
+/* A permanent redirect is believed after this many polls in a row. */
+#define REDIRECT_CONFIRMATIONS 3
+/* recent.json's "N mins ago" are refreshed at least this often. */
+#define REPUBLISH_MS 60000
+
+struct dfeed {
+  int64_t id;
+  char *name;
+  char *url;       /* configured */
+  char *fetch_url; /* what is fetched */
+  char *etag;
+  char *last_modified;
+  char *redirect_url;
+  int redirect_count;
+  int error_count;
+  int64_t interval;
+  int64_t configured_interval;
+  int64_t next_due;
+  bool disabled;
+  bool busy;    /* a fetch or its storing is in flight */
+  bool removed; /* gone from the config; freed when not busy */
+};
+
+/* 429 from a host slows every feed on it until then. */
+struct host_hold {
+  char *host;
+  int64_t until;
+};
+
+struct daemon {
+  uv_loop_t *loop;
+  enum daemon_mode mode;
+  char *config_path;
+  struct config *cfg;
+  struct schedule_limits limits;
+  struct store *store;
+  uv_mutex_t store_lock;
+  struct fetcher *fetcher;
+  struct publish *publish;
+
+  struct dfeed **feeds; /* sorted by id */
+  size_t nfeeds;
+  struct schedule_heap heap;
+  struct host_hold *holds;
+  size_t nholds;
+  size_t active;
+
+  uv_timer_t due_timer;
+  uv_timer_t grace_timer;
+  uv_timer_t reload_timer;
+  uv_timer_t republish_timer;
+  uv_signal_t sig_term, sig_int, sig_hup, sig_usr1;
+  uv_fs_event_t watch;
+  bool watching;
+  bool stopping;
+  bool fetcher_closed;
+  int exit_code;
+  uint64_t rng;
+
+  /* Per cycle, for the summary line. */
+  struct {
+    int64_t started;
+    size_t fetched, not_modified, failed, new_entries, updated_entries;
+    int64_t bytes;
+    bool changed;
+  } cycle;
+};
+
+struct job {
+  uv_work_t work;
+  struct daemon *d;
+  struct dfeed *feed;
+  /* Copied from the fetch result (valid only in its callback). */
+  long status;
+  int error;
+  char *error_text;
+  char *body;
+  size_t len;
+  char *content_type;
+  char *etag;
+  char *last_modified;
+  char *final_url;
+  char *permanent_url;
+  int64_t retry_after;
+  int64_t max_age;
+  int64_t bytes;
+  double seconds;
+  /* Decided in the worker. */
+  int64_t now;
+  struct store_fetch sf;
+  struct store_save_result saved;
+  char *problem; /* what went wrong, for the feed's last_error */
+  int store_rc;
+  uint64_t rng;
+};
+
+static int64_t now_s(void)
+{
+  return (int64_t)time(NULL);
+}
+
+static char *dup_or_null(const char *s)
+{
+  return s ? strdup(s) : NULL;
+}
+
+static void replace(char **slot, const char *value)
+{
+  char *copy = dup_or_null(value);
+
+  free(*slot);
+  *slot = copy;
+}
+
+static void dfeed_free(struct dfeed *f)
+{
+  if(!f)
+    return;
+  free(f->name);
+  free(f->url);
+  free(f->fetch_url);
+  free(f->etag);
+  free(f->last_modified);
+  free(f->redirect_url);
+  free(f);
+}
+
+static struct dfeed *find_feed(struct daemon *d, int64_t id)
+{
+  size_t lo = 0;
+  size_t hi = d->nfeeds;
+
+  while(lo < hi) {
+    size_t mid = (lo + hi) / 2;
+
+    if(d->feeds[mid]->id == id)
+      return d->feeds[mid];
+    if(d->feeds[mid]->id < id)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return NULL;
+}
+
+static int by_id(const void *a, const void *b)
+{
+  const struct dfeed *x = *(struct dfeed *const *)a;
+  const struct dfeed *y = *(struct dfeed *const *)b;
+
+  return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* The host part of an http(s) URL, lower-cased, malloc'd. */
+static char *url_host(const char *url)
+{
+  const char *p = strstr(url, "://");
+  size_t n;
+  char *h;
+
+  p = p ? p + 3 : url;
+  n = strcspn(p, "/?#");
+  h = strndup(p, n);
+  for(char *c = h; c && *c; c++)
+    if(*c >= 'A' && *c <= 'Z')
+      *c = (char)(*c - 'A' + 'a');
+  return h;
+}
+
+static int64_t host_hold_until(struct daemon *d, const char *url)
+{
+  char *host = url_host(url);
+  int64_t until = 0;
+
+  for(size_t i = 0; host && i < d->nholds; i++)
+    if(strcmp(d->holds[i].host, host) == 0)
+      until = d->holds[i].until;
+  free(host);
+  return until;
+}
+
+static void host_hold(struct daemon *d, const char *url, int64_t until)
+{
+  char *host = url_host(url);
+  struct host_hold *n;
+
+  if(!host)
+    return;
+  for(size_t i = 0; i < d->nholds; i++)
+    if(strcmp(d->holds[i].host, host) == 0) {
+      if(until > d->holds[i].until)
+        d->holds[i].until = until;
+      free(host);
+      return;
+    }
+  n = realloc(d->holds, (d->nholds + 1) * sizeof(*n));
+  if(!n) {
+    free(host);
+    return;
+  }
+  d->holds = n;
+  d->holds[d->nholds].host = host;
+  d->holds[d->nholds].until = until;
+  d->nholds++;
+}
+
+static void arm_due_timer(struct daemon *d);
+static void maybe_finish(struct daemon *d);
+
+static void schedule_feed(struct daemon *d, struct dfeed *f)
+{
+  if(f->disabled || f->removed || d->stopping)
+    return;
+  if(schedule_push(&d->heap, f->next_due, f->id) != 0)
+    log_errorx("out of memory scheduling a feed", "feed=%s", f->name);
+}
+
+static void job_free(struct job *j)
+{
+  free(j->error_text);
+  free(j->body);
+  free(j->content_type);
+  free(j->etag);
+  free(j->last_modified);
+  free(j->final_url);
+  free(j->permanent_url);
+  free(j->problem);
+  free((char *)j->sf.fetch_url);
+  free((char *)j->sf.redirect_url);
+  free(j);
+}
+
+static bool is_success(long status)
+{
+  return status >= 200 && status <= 299;
+}
+
+/* Entries dated within the week before now: the feed's posting rate. */
+static long entries_last_week(const struct feed *feed, int64_t now)
+{
+  long n = 0;
+
+  for(size_t i = 0; feed && i < feed->nentries; i++) {
+    int64_t t = feed->entries[i].published;
+
+    if(t != FEED_NO_DATE && t <= now && t > now - 7 * 86400)
+      n++;
+  }
+  return n;
+}
+
+/* Worker thread: parse, decide the schedule, store in one transaction. */
+static void job_work(uv_work_t *w)
+{
+  struct job *j = w->data;
+  struct daemon *d = j->d;
+  struct feed *feed = NULL;
+  struct dfeed *f = j->feed;
+  char err[512];
+  int64_t hint;
+
+  j->now = now_s();
+  j->sf.fetched_at = j->now;
+  j->sf.status = j->error ? j->error : (int)j->status;
+  j->sf.error_count = f->error_count;
+  j->sf.interval = f->interval;
+  j->sf.redirect_url = dup_or_null(f->redirect_url);
+  j->sf.redirect_count = f->redirect_count;
+
+  if(j->error) {
+    j->problem = strdup(j->error_text ? j->error_text : "transfer failed");
+  } else if(j->status == 304) {
+    j->sf.etag = j->etag ? j->etag : f->etag;
+    j->sf.last_modified = j->last_modified ? j->last_modified
+                                           : f->last_modified;
+  } else if(is_success(j->status)) {
+    int rc = parse_feed(j->body, j->len, j->final_url, j->content_type, &feed,
+                        err, sizeof(err));
+
+    if(rc != 0) {
+      if(asprintf(&j->problem, "%s", err) < 0)
+        j->problem = NULL;
+    } else {
+      j->sf.feed = feed;
+      j->sf.etag = j->etag;
+      j->sf.last_modified = j->last_modified;
+    }
+  } else if(j->status == 410) {
+    j->sf.disabled_reason = "410 Gone";
+    if(asprintf(&j->problem, "HTTP 410 Gone: feed disabled") < 0)
+      j->problem = NULL;
+  } else {
+    if(asprintf(&j->problem, "HTTP %ld", j->status) < 0)
+      j->problem = NULL;
+  }
+
+  /* Permanent redirects are believed after several polls in a row. */
+  if(!j->error && j->permanent_url && is_success(j->status)) {
+    if(f->redirect_url && strcmp(f->redirect_url, j->permanent_url) == 0) {
+      j->sf.redirect_count = f->redirect_count + 1;
+    } else {
+      free((char *)j->sf.redirect_url);
+      j->sf.redirect_url = strdup(j->permanent_url);
+      j->sf.redirect_count = 1;
+    }
+    if(j->sf.redirect_count >= REDIRECT_CONFIRMATIONS) {
+      j->sf.fetch_url = strdup(j->permanent_url);
+      free((char *)j->sf.redirect_url);
+      j->sf.redirect_url = NULL;
+      j->sf.redirect_count = 0;
+    }
+  } else if(!j->error && (j->status == 304 || is_success(j->status))) {
+    free((char *)j->sf.redirect_url);
+    j->sf.redirect_url = NULL;
+    j->sf.redirect_count = 0;
+  }
+
+  if(j->problem || (j->error == 0 && !is_success(j->status) &&
+                    j->status != 304)) {
+    j->sf.error = j->problem ? j->problem : "failed";
+    j->sf.error_count = f->error_count + 1;
+    j->sf.interval = f->interval;
+    j->sf.next_due = j->now + schedule_backoff(&d->limits, j->sf.error_count,
+                                               j->retry_after, &j->rng);
+  } else {
+    hint = feed ? (feed->ttl > feed->update_period ? feed->ttl
+                                                   : feed->update_period)
+                : 0;
+    if(j->max_age > hint)
+      hint = j->max_age;
+    j->sf.error_count = 0;
+    if(feed)
+      j->sf.interval = schedule_interval(&d->limits, f->configured_interval,
+                                         entries_last_week(feed, j->now),
+                                         hint);
+    j->sf.next_due = j->now + j->sf.interval;
+  }
+
+  uv_mutex_lock(&d->store_lock);
+  j->store_rc = store_save_fetch(d->store, f->id, &j->sf, &j->saved);
+  uv_mutex_unlock(&d->store_lock);
+  feed_free(feed);
+  j->sf.feed = NULL;
+}
+
+static void log_fetch(const struct job *j)
+{
+  const struct dfeed *f = j->feed;
+
+  if(j->store_rc != 0)
+    log_errorx("could not store the fetch", "feed=%s url=%s error=%d",
+               f->name, f->fetch_url, j->store_rc);
+  else if(j->problem)
+    log_warnx("fetch failed",
+              "feed=%s url=%s status=%ld error=\"%s\" errors=%d retry_in=%llds",
+              f->name, f->fetch_url, j->status, j->problem,
+              j->sf.error_count, (long long)(j->sf.next_due - j->now));
+  else
+    log_info("fetched",
+             "feed=%s url=%s status=%ld bytes=%lld new=%zu updated=%zu "
+             "duration=%.3f next_in=%llds",
+             f->name, f->fetch_url, j->status, (long long)j->bytes,
+             j->saved.new_entries, j->saved.updated_entries, j->seconds,
+             (long long)(j->sf.next_due - j->now));
+}
+
+/* Loop thread, after the worker: take over the new state. */
+static void job_done(uv_work_t *w, int status)
+{
+  struct job *j = w->data;
+  struct daemon *d = j->d;
+  struct dfeed *f = j->feed;
+
+  (void)status;
+  d->active--;
+  f->busy = false;
+  log_fetch(j);
+  d->cycle.bytes += j->bytes;
+  if(j->store_rc == 0) {
+    if(j->problem)
+      d->cycle.failed++;
+    else if(j->status == 304)
+      d->cycle.not_modified++;
+    else
+      d->cycle.fetched++;
+    d->cycle.new_entries += j->saved.new_entries;
+    d->cycle.updated_entries += j->saved.updated_entries;
+    if(j->saved.new_entries || j->saved.updated_entries ||
+       j->saved.deleted_entries)
+      d->cycle.changed = true;
+    f->error_count = j->sf.error_count;
+    f->interval = j->sf.interval;
+    f->next_due = j->sf.next_due;
+    f->redirect_count = j->sf.redirect_count;
+    replace(&f->redirect_url, j->sf.redirect_url);
+    if(j->sf.fetch_url) {
+      log_info("feed moved permanently", "feed=%s from=%s to=%s", f->name,
+               f->fetch_url, j->sf.fetch_url);
+      replace(&f->fetch_url, j->sf.fetch_url);
+    }
+    if(j->sf.etag != f->etag)
+      replace(&f->etag, j->sf.etag);
+    if(j->sf.last_modified != f->last_modified)
+      replace(&f->last_modified, j->sf.last_modified);
+    if(j->sf.disabled_reason) {
+      f->disabled = true;
+      log_warnx("feed disabled", "feed=%s reason=\"%s\"", f->name,
+                j->sf.disabled_reason);
+    }
+  } else {
+    d->cycle.failed++;
+    f->next_due = now_s() + d->limits.min_interval;
+  }
+  if(j->status == 429 && !j->error) {
+    int64_t until = now_s() + (j->retry_after > 0 ? j->retry_after
+                                                  : d->limits.min_interval);
+
+    host_hold(d, f->fetch_url, until);
+  }
+  job_free(j);
+  if(f->removed) {
+    dfeed_free(f);
+  } else if(d->mode == DAEMON_RUN) {
+    schedule_feed(d, f);
+  }
+  arm_due_timer(d);
+  maybe_finish(d);
+}
+
+static void on_fetched(const struct fetch_result *r, void *data)
+{
+  struct job *j = data;
+  struct daemon *d = j->d;
+
+  j->status = r->status;
+  j->error = r->error;
+  j->error_text = dup_or_null(r->error_text);
+  j->len = r->len;
+  j->body = r->body && !r->error ? malloc(r->len + 1) : NULL;
+  if(j->body) {
+    memcpy(j->body, r->body, r->len);
+    j->body[r->len] = '\0';
+  } else {
+    j->len = 0;
+  }
+  j->content_type = dup_or_null(r->content_type);
+  j->etag = dup_or_null(r->etag);
+  j->last_modified = dup_or_null(r->last_modified);
+  j->final_url = dup_or_null(r->final_url);
+  j->permanent_url = dup_or_null(r->permanent_url);
+  j->retry_after = r->retry_after;
+  j->max_age = r->max_age;
+  j->bytes = r->bytes;
+  j->seconds = r->seconds;
+  if(r->error == -ECANCELED) {
+    /* Shutting down: nothing happened that needs storing. */
+    d->active--;
+    j->feed->busy = false;
+    if(j->feed->removed)
+      dfeed_free(j->feed);
+    job_free(j);
+    maybe_finish(d);
+    return;
+  }
+  j->work.data = j;
+  if(uv_queue_work(d->loop, &j->work, job_work, job_done) != 0) {
+    log_errorx("could not queue a fetched document", "feed=%s",
+               j->feed->name);
+    d->active--;
+    j->feed->busy = false;
+    job_free(j);
+  }
+}
+
+static void start_fetch(struct daemon *d, struct dfeed *f)
+{
+  struct job *j = calloc(1, sizeof(*j));
+  struct fetch_request req;
+  int rc;
+
+  if(!j) {
+    log_errorx("out of memory starting a fetch", "feed=%s", f->name);
+    return;
+  }
+  j->d = d;
+  j->feed = f;
+  j->rng = d->rng = d->rng * 6364136223846793005u + 1442695040888963407u;
+  req.url = f->fetch_url;
+  req.etag = f->etag;
+  req.last_modified = f->last_modified;
+  rc = fetch_start(d->fetcher, &req, on_fetched, j);
+  if(rc != 0) {
+    log_errorx("could not start a fetch", "feed=%s url=%s error=%d", f->name,
+               f->fetch_url, rc);
+    free(j);
+    f->next_due = now_s() + d->limits.min_interval;
+    schedule_feed(d, f);
+    return;
+  }
+  f->busy = true;
+  d->active++;
+}
+
+/* Starts a fetch for every feed that is due. The fetcher queues what is
+ * over its global and per-host limits, taking hosts in turn. */
+static void take_due(struct daemon *d)
+{
+  int64_t now = now_s();
+  const struct schedule_slot *top;
+
+  while(!d->stopping && (top = schedule_peek(&d->heap)) && top->due <= now) {
+    struct schedule_slot s;
+    struct dfeed *f;
+    int64_t hold;
+
+    schedule_pop(&d->heap, &s);
+    f = find_feed(d, s.id);
+    /* Stale slots (rescheduled or removed feeds) are skipped here. */
+    if(!f || f->busy || f->disabled || f->next_due != s.due)
+      continue;
+    hold = host_hold_until(d, f->fetch_url);
+    if(hold > now) {
+      f->next_due = hold;
+      schedule_feed(d, f);
+      continue;
+    }
+    if(d->cycle.started == 0)
+      d->cycle.started = now;
+    start_fetch(d, f);
+  }
+}
+
+static void on_due(uv_timer_t *t)
+{
+  struct daemon *d = t->data;
+
+  take_due(d);
+  arm_due_timer(d);
+  maybe_finish(d);
+}
+
+static void arm_due_timer(struct daemon *d)
+{
+  const struct schedule_slot *top = schedule_peek(&d->heap);
+  int64_t delay;
+
+  if(d->stopping || !top) {
+    uv_timer_stop(&d->due_timer);
+    return;
+  }
+  delay = top->due - now_s();
+  if(delay < 0)
+    delay = 0;
+  uv_timer_start(&d->due_timer, on_due, (uint64_t)delay * 1000, 0);
+}
+
+static void publish_now(struct daemon *d, bool full)
+{
+  int rc;
+
+  if(!d->publish)
+    return;
+  uv_mutex_lock(&d->store_lock);
+  rc = full ? publish_all(d->publish, d->store)
+            : publish_recent(d->publish, d->store);
+  uv_mutex_unlock(&d->store_lock);
+  if(rc != 0)
+    log_errorx("publishing failed; the previous files stay", "error=%d", rc);
+}
+
+/* A cycle ends when nothing is in flight and nothing is waiting. */
+static void end_cycle(struct daemon *d)
+{
+  if(d->cycle.started == 0)
+    return;
+  log_info("poll cycle done",
+           "feeds=%zu fetched=%zu not_modified=%zu failed=%zu new=%zu "
+           "updated=%zu bytes=%lld duration=%llds",
+           d->cycle.fetched + d->cycle.not_modified + d->cycle.failed,
+           d->cycle.fetched, d->cycle.not_modified, d->cycle.failed,
+           d->cycle.new_entries, d->cycle.updated_entries,
+           (long long)d->cycle.bytes,
+           (long long)(now_s() - d->cycle.started));
+  if(d->cycle.changed)
+    publish_now(d, true);
+  memset(&d->cycle, 0, sizeof(d->cycle));
+}
+
+static void close_handles(struct daemon *d);
+
+static void on_fetcher_closed(void *data)
+{
+  struct daemon *d = data;
+
+  d->fetcher_closed = true;
+  close_handles(d);
+}
+
+static void shutdown_fetcher(struct daemon *d)
+{
+  if(d->fetcher) {
+    struct fetcher *f = d->fetcher;
+
+    d->fetcher = NULL;
+    fetcher_close(f, on_fetcher_closed, d);
+  }
+}
+
+static void maybe_finish(struct daemon *d)
+{
+  if(d->active)
+    return;
+  end_cycle(d);
+  if(d->mode != DAEMON_RUN && !d->stopping)
+    d->stopping = true;
+  if(d->stopping)
+    shutdown_fetcher(d);
+}
+
+static void on_grace_over(uv_timer_t *t)
+{
+  struct daemon *d = t->data;
+
+  if(d->active)
+    log_warnx("aborting transfers still running", "active=%zu", d->active);
+  shutdown_fetcher(d);
+}
+
+static void begin_shutdown(struct daemon *d, const char *why)
+{
+  if(d->stopping)
+    return;
+  log_info("shutting down", "signal=%s active=%zu", why, d->active);
+  d->stopping = true;
+  uv_timer_stop(&d->due_timer);
+  uv_timer_stop(&d->republish_timer);
+  if(d->active)
+    uv_timer_start(&d->grace_timer, on_grace_over, SHUTDOWN_GRACE_MS, 0);
+  maybe_finish(d);
+}
+
+/* Builds the feed table from the store after a (re)load; keeps the state
+ * of feeds that stay, drops removed ones (later, when busy). */
+static int load_feeds(struct daemon *d)
+{
+  struct store_feed *rows = NULL;
+  size_t n = 0;
+  struct dfeed **next;
+  int64_t now = now_s();
+  int rc;
+
+  uv_mutex_lock(&d->store_lock);
+  rc = store_sync_feeds(d->store, d->cfg);
+  if(rc == 0)
+    rc = store_list_feeds(d->store, &rows, &n);
+  uv_mutex_unlock(&d->store_lock);
+  if(rc != 0)
+    return rc;
+  next = calloc(n ? n : 1, sizeof(*next));
+  if(!next) {
+    store_feeds_free(rows, n);
+    return -ENOMEM;
+  }
+  for(size_t i = 0; i < n; i++) {
+    const struct store_feed *r = &rows[i];
+    const struct config_feed *cf = config_find_feed(d->cfg, r->name);
+    struct dfeed *old = find_feed(d, r->id);
+    struct dfeed *f = old ? old : calloc(1, sizeof(*f));
+
+    if(!f) {
+      rc = -ENOMEM;
+      break;
+    }
+    if(!old) {
+      f->id = r->id;
+      f->name = strdup(r->name);
+      f->etag = dup_or_null(r->etag);
+      f->last_modified = dup_or_null(r->last_modified);
+      f->redirect_url = dup_or_null(r->redirect_url);
+      f->redirect_count = r->redirect_count;
+      f->error_count = r->error_count;
+      f->interval = r->interval > 0 ? r->interval : d->limits.interval;
+      f->next_due = r->next_due > 0
+                        ? r->next_due
+                        : schedule_first_due(now, f->interval, r->name);
+      f->disabled = r->disabled_reason != NULL;
+    }
+    replace(&f->url, r->url);
+    replace(&f->fetch_url, r->fetch_url ? r->fetch_url : r->url);
+    if(old && !f->busy) {
+      /* The URL may have changed; the store reset the validators then. */
+      replace(&f->etag, r->etag);
+      replace(&f->last_modified, r->last_modified);
+    }
+    f->configured_interval = cf ? cf->interval : 0;
+    if(cf && !cf->enabled)
+      f->disabled = true;
+    if(d->mode == DAEMON_POLL_ALL)
+      f->next_due = now;
+    next[i] = f;
+  }
+  /* Feeds no longer configured. */
+  for(size_t i = 0; i < d->nfeeds; i++) {
+    struct dfeed *f = d->feeds[i];
+    bool kept = false;
+
+    for(size_t k = 0; k < n && !kept; k++)
+      kept = next[k] == f;
+    if(kept)
+      continue;
+    log_info("feed removed", "feed=%s", f->name);
+    if(f->busy)
+      f->removed = true;
+    else
+      dfeed_free(f);
+  }
+  store_feeds_free(rows, n);
+  free(d->feeds);
+  d->feeds = next;
+  d->nfeeds = n;
+  qsort(d->feeds, d->nfeeds, sizeof(*d->feeds), by_id);
+  /* Rebuild the heap from scratch: it only holds live feeds then. */
+  schedule_heap_free(&d->heap);
+  for(size_t i = 0; i < d->nfeeds; i++) {
+    struct dfeed *f = d->feeds[i];
+
+    if(f->disabled || f->busy)
+      continue;
+    if(d->mode == DAEMON_POLL_DUE && f->next_due > now)
+      continue;
+    schedule_feed(d, f);
+  }
+  return rc;
+}
+
+static void print_diag(const struct config_diag *diag)
+{
+  for(size_t i = 0; i < diag->nwarnings; i++)
+    log_warnx("configuration", "detail=\"%s\"", diag->warnings[i]);
+  for(size_t i = 0; i < diag->nerrors; i++)
+    log_errorx("configuration error", "detail=\"%s\"", diag->errors[i]);
+}
+
+static void reload(struct daemon *d)
+{
+  struct config_diag diag = {0};
+  struct config *cfg = NULL;
+  struct config *old = d->cfg;
+
+  if(config_load(d->config_path, &cfg, &diag) != 0) {
+    print_diag(&diag);
+    log_errorx("configuration not reloaded; the old one stays in force",
+               NULL);
+    config_diag_free(&diag);
+    return;
+  }
+  print_diag(&diag);
+  config_diag_free(&diag);
+  d->cfg = cfg;
+  if(load_feeds(d) != 0) {
+    log_errorx("could not apply the new configuration", NULL);
+  } else {
+    log_info("configuration reloaded", "feeds=%zu", d->nfeeds);
+    if(d->publish)
+      publish_set_config(d->publish, cfg);
+  }
+  config_free(old);
+  take_due(d);
+  arm_due_timer(d);
+}
+
+static void on_reload_timer(uv_timer_t *t)
+{
+  reload(t->data);
+}
+
+static void on_feeds_dir_changed(uv_fs_event_t *h, const char *filename,
+                                 int events, int status)
+{
+  struct daemon *d = h->data;
+
+  (void)filename;
+  (void)events;
+  if(status < 0 || d->stopping)
+    return;
+  uv_timer_start(&d->reload_timer, on_reload_timer, RELOAD_DEBOUNCE_MS, 0);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+  struct daemon *d = s->data;
+
+  if(signum == SIGHUP) {
+    log_info("reloading on SIGHUP", NULL);
+    reload(d);
+  } else if(signum == SIGUSR1) {
+    int64_t now = now_s();
+
+    log_info("polling every feed now (SIGUSR1)", NULL);
+    for(size_t i = 0; i < d->nfeeds; i++) {
+      struct dfeed *f = d->feeds[i];
+
+      if(!f->busy && !f->disabled) {
+        f->next_due = now;
+        schedule_feed(d, f);
+      }
+    }
+    take_due(d);
+    arm_due_timer(d);
+  } else {
+    begin_shutdown(d, signum == SIGTERM ? "TERM" : "INT");
+  }
+}
+
+static void on_republish(uv_timer_t *t)
+{
+  publish_now(t->data, false);
+}
+
+static void close_one(uv_handle_t *h)
+{
+  if(!uv_is_closing(h))
+    uv_close(h, NULL);
+}
+
+static void close_handles(struct daemon *d)
+{
+  close_one((uv_handle_t *)&d->due_timer);
+  close_one((uv_handle_t *)&d->grace_timer);
+  close_one((uv_handle_t *)&d->reload_timer);
+  close_one((uv_handle_t *)&d->republish_timer);
+  close_one((uv_handle_t *)&d->sig_term);
+  close_one((uv_handle_t *)&d->sig_int);
+  close_one((uv_handle_t *)&d->sig_hup);
+  close_one((uv_handle_t *)&d->sig_usr1);
+  if(d->watching)
+    close_one((uv_handle_t *)&d->watch);
+}
+
+/* One freshet per database: an advisory lock the kernel drops with the
+ * process, so a crash never leaves a stale lock behind. */
+static int lock_database(const char *db, int *fd_out)
+{
+  char *path = NULL;
+  int fd;
+
+  if(asprintf(&path, "%s.lock", db) < 0)
+    return -ENOMEM;
+  fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if(fd < 0) {
+    log_errorx("cannot create the lock file", "path=%s error=\"%s\"", path,
+               strerror(errno));
+    free(path);
+    return -errno;
+  }
+  if(flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    log_errorx("another freshet is already running on this database",
+               "database=%s lock=%s", db, path);
+    close(fd);
+    free(path);
+    return -EBUSY;
+  }
+  free(path);
+  *fd_out = fd;
+  return 0;
+}
+
+static int start_handles(struct daemon *d)
+{
+  uv_timer_init(d->loop, &d->due_timer);
+  uv_timer_init(d->loop, &d->grace_timer);
+  uv_timer_init(d->loop, &d->reload_timer);
+  uv_timer_init(d->loop, &d->republish_timer);
+  d->due_timer.data = d->grace_timer.data = d->reload_timer.data = d;
+  d->republish_timer.data = d;
+  uv_signal_init(d->loop, &d->sig_term);
+  uv_signal_init(d->loop, &d->sig_int);
+  uv_signal_init(d->loop, &d->sig_hup);
+  uv_signal_init(d->loop, &d->sig_usr1);
+  d->sig_term.data = d->sig_int.data = d->sig_hup.data = d->sig_usr1.data =
+      d;
+  uv_signal_start(&d->sig_term, on_signal, SIGTERM);
+  uv_signal_start(&d->sig_int, on_signal, SIGINT);
+  if(d->mode == DAEMON_RUN) {
+    uv_signal_start(&d->sig_hup, on_signal, SIGHUP);
+    uv_signal_start(&d->sig_usr1, on_signal, SIGUSR1);
+    uv_timer_start(&d->republish_timer, on_republish, REPUBLISH_MS,
+                   REPUBLISH_MS);
+    if(uv_fs_event_init(d->loop, &d->watch) == 0) {
+      d->watch.data = d;
+      d->watching = true;
+      if(uv_fs_event_start(&d->watch, on_feeds_dir_changed,
+                           d->cfg->feeds_dir, 0) != 0)
+        log_info("not watching feeds.d (missing?); SIGHUP reloads",
+                 "dir=%s", d->cfg->feeds_dir);
+    }
+  }
+  return 0;
+}
+
+int daemon_main(const char *config_file, enum daemon_mode mode)
+{
+  struct daemon d;
+  struct config_diag diag = {0};
+  struct fetch_options fo;
+  char err[512];
+  char *db = NULL;
+  int lock_fd = -1;
+  int rc;
+
+  memset(&d, 0, sizeof(d));
+  d.mode = mode;
+  d.exit_code = 0;
+  d.rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+  d.config_path = config_file ? strdup(config_file) : NULL;
+  if(config_load(config_file, &d.cfg, &diag) != 0) {
+    print_diag(&diag);
+    config_diag_free(&diag);
+    free(d.config_path);
+    return 2;
+  }
+  print_diag(&diag);
+  config_diag_free(&diag);
+  log_set_level(d.cfg->log_level);
+  d.limits.interval = d.cfg->interval;
+  d.limits.min_interval = d.cfg->min_interval;
+  d.limits.max_interval = d.cfg->max_interval;
+  db = config_path(d.cfg, d.cfg->database);
+  if(!db || lock_database(db, &lock_fd) != 0) {
+    rc = 1;
+    goto out;
+  }
+  if(store_open(db, &d.store, err, sizeof(err)) != 0) {
+    log_errorx("cannot open the database", "error=\"%s\"", err);
+    rc = 1;
+    goto out;
+  }
+  store_set_retention(d.store, d.cfg->retention_days,
+                      d.cfg->retention_per_feed);
+  uv_mutex_init(&d.store_lock);
+  d.loop = uv_default_loop();
+  fo.concurrency = d.cfg->concurrency;
+  fo.per_host = d.cfg->per_host;
+  fo.connect_timeout = (long)d.cfg->connect_timeout;
+  fo.timeout = (long)d.cfg->timeout;
+  fo.max_size = (size_t)d.cfg->max_size;
+  fo.user_agent = d.cfg->user_agent;
+  if(fetcher_new(d.loop, &fo, &d.fetcher) != 0 ||
+     publish_new(d.cfg, &d.publish) != 0) {
+    log_errorx("cannot start", NULL);
+    rc = 1;
+    goto out_store;
+  }
+  start_handles(&d);
+  if(load_feeds(&d) != 0) {
+    log_errorx("cannot load the feeds from the database", NULL);
+    d.exit_code = 1;
+    begin_shutdown(&d, "error");
+  } else {
+    log_info("started", "feeds=%zu mode=%s database=%s", d.nfeeds,
+             mode == DAEMON_RUN ? "run" : "poll", db);
+    if(mode == DAEMON_RUN)
+      publish_now(&d, true);
+    take_due(&d);
+    arm_due_timer(&d);
+    maybe_finish(&d);
+  }
+  uv_run(d.loop, UV_RUN_DEFAULT);
+  rc = d.exit_code;
+  if(mode != DAEMON_RUN && rc == 0)
+    publish_now(&d, true);
+  uv_loop_close(d.loop);
+out_store:
+  publish_free(d.publish);
+  for(size_t i = 0; i < d.nfeeds; i++)
+    dfeed_free(d.feeds[i]);
+  free(d.feeds);
+  for(size_t i = 0; i < d.nholds; i++)
+    free(d.holds[i].host);
+  free(d.holds);
+  schedule_heap_free(&d.heap);
+  store_close(d.store);
+  uv_mutex_destroy(&d.store_lock);
+out:
+  if(lock_fd >= 0)
+    close(lock_fd);
+  free(db);
+  config_free(d.cfg);
+  free(d.config_path);
+  log_info("stopped", NULL);
+  return rc;
+}
