@@ -157,21 +157,21 @@ static enum ns ns_of(struct reader *r, const xmlChar *uri,
 {
   enum ns ns = NS_OTHER;
 
-  if (!uri) {
-    if (!prefix)
+  if(!uri) {
+    if(!prefix)
       return NS_NONE;
     /* An undeclared prefix: trust the conventional ones. */
-    for (size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]); i++)
-      if (namespaces[i].prefix &&
-          strcmp((const char *)prefix, namespaces[i].prefix) == 0)
+    for(size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]); i++)
+      if(namespaces[i].prefix &&
+         strcmp((const char *)prefix, namespaces[i].prefix) == 0)
         return namespaces[i].ns;
     return NS_OTHER;
   }
-  for (unsigned i = 0; i < 8; i++)
-    if (r->ns_cache_uri[i] == uri)
+  for(unsigned i = 0; i < 8; i++)
+    if(r->ns_cache_uri[i] == uri)
       return r->ns_cache_ns[i];
-  for (size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]); i++)
-    if (strcmp((const char *)uri, namespaces[i].uri) == 0) {
+  for(size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]); i++)
+    if(strcmp((const char *)uri, namespaces[i].uri) == 0) {
       ns = namespaces[i].ns;
       break;
     }
@@ -196,19 +196,41 @@ static bool is_atom(const struct reader *r)
 /* The namespace of the format's own elements. */
 static bool is_core(const struct reader *r, enum ns ns)
 {
-  if (is_rss(r))
+  if(is_rss(r))
     return ns == NS_NONE || ns == NS_RSS10 || ns == NS_RSS090;
-  if (r->feed->format == FEED_FORMAT_ATOM03)
+  if(r->feed->format == FEED_FORMAT_ATOM03)
     return ns == NS_ATOM03 || (ns == NS_NONE && r->root_ns == NS_NONE);
   return ns == NS_ATOM10 || (ns == NS_NONE && r->root_ns == NS_NONE);
 }
 
 static void out_of_memory(struct reader *r)
 {
-  if (!r->stopped) {
+  if(!r->stopped) {
     r->stopped = true;
     xmlStopParser(r->ctxt);
   }
+}
+
+/* Copies a SAX2 attribute value. Without entity substitution libxml2 hands
+ * an escaped '&' over as "&#38;"; everything else arrives decoded. */
+static char *attr_value(const xmlChar *begin, const xmlChar *end)
+{
+  size_t n = (size_t)(end - begin);
+  char *v = malloc(n + 1);
+  size_t o = 0;
+
+  if(!v)
+    return NULL;
+  for(size_t i = 0; i < n; i++) {
+    if(begin[i] == '&' && n - i >= 5 && memcmp(begin + i, "&#38;", 5) == 0) {
+      v[o++] = '&';
+      i += 4;
+      continue;
+    }
+    v[o++] = (char)begin[i];
+  }
+  v[o] = '\0';
+  return v;
 }
 
 /* Copies attribute localname (in namespace ns, or any when ns is -1) of a
@@ -216,14 +238,14 @@ static void out_of_memory(struct reader *r)
 static char *attr(struct reader *r, int nb, const xmlChar **attrs,
                   const char *name, int ns)
 {
-  for (int i = 0; i < nb; i++) {
+  for(int i = 0; i < nb; i++) {
     const xmlChar **a = attrs + i * 5;
 
-    if (strcmp((const char *)a[0], name) != 0)
+    if(strcmp((const char *)a[0], name) != 0)
       continue;
-    if (ns >= 0 && ns_of(r, a[2], a[1]) != (enum ns)ns)
+    if(ns >= 0 && ns_of(r, a[2], a[1]) != (enum ns)ns)
       continue;
-    return strndup((const char *)a[3], (size_t)(a[4] - a[3]));
+    return attr_value(a[3], a[4]);
   }
   return NULL;
 }
@@ -244,9 +266,9 @@ static const char *current_base(const struct reader *r)
 {
   int d = r->depth < PARSE_MAX_DEPTH + 1 ? r->depth : PARSE_MAX_DEPTH + 1;
 
-  if (!r->base_explicit[d] && is_rss(r) && r->feed->link)
+  if(!r->base_explicit[d] && is_rss(r) && r->feed->link)
     return r->feed->link;
-  if (!r->base[d] && r->feed->link)
+  if(!r->base[d] && r->feed->link)
     return r->feed->link;
   return r->base[d];
 }
@@ -259,12 +281,12 @@ static void push_base(struct reader *r, int nb, const xmlChar **attrs)
   r->base[d] = r->base[d - 1];
   r->base_owned[d] = false;
   r->base_explicit[d] = r->base_explicit[d - 1];
-  if (!xb)
+  if(!xb)
     return;
   r->base[d] = url_resolve(r->base[d - 1], xb);
   r->base_owned[d] = r->base[d] != NULL;
   r->base_explicit[d] = r->base[d] != NULL;
-  if (!r->base[d])
+  if(!r->base[d])
     r->base[d] = r->base[d - 1];
   free(xb);
 }
@@ -273,7 +295,7 @@ static void pop_base(struct reader *r)
 {
   int d = r->depth;
 
-  if (r->base_owned[d])
+  if(r->base_owned[d])
     free(r->base[d]);
   r->base[d] = NULL;
   r->base_owned[d] = false;
@@ -282,10 +304,28 @@ static void pop_base(struct reader *r)
 
 static bool blank(const char *s, size_t len)
 {
-  for (size_t i = 0; i < len; i++)
-    if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+  for(size_t i = 0; i < len; i++)
+    if(s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
       return false;
   return true;
+}
+
+/* Resolves a link and keeps it only when it is safe to publish. */
+static char *safe_link(const char *base, const char *ref)
+{
+  char *abs = url_resolve(base, ref);
+
+  if(abs && url_is_absolute(abs) && !url_is_safe(abs, false)) {
+    free(abs);
+    return NULL;
+  }
+  return abs;
+}
+
+static bool is_http_url(const char *s)
+{
+  return strncasecmp(s, "http://", 7) == 0 ||
+         strncasecmp(s, "https://", 8) == 0;
 }
 
 static void start_capture(struct reader *r, enum field field, enum kind kind)
@@ -305,17 +345,17 @@ static enum kind atom_kind(struct reader *r, int nb, const xmlChar **attrs)
   char *mode = attr(r, nb, attrs, "mode", NS_NONE);
   enum kind kind = K_TEXT;
 
-  if (mode && strcasecmp(mode, "base64") == 0)
+  if(mode && strcasecmp(mode, "base64") == 0)
     kind = K_SKIP;
-  else if (!type || strcasecmp(type, "text") == 0 ||
-           strcasecmp(type, "text/plain") == 0)
+  else if(!type || strcasecmp(type, "text") == 0 ||
+          strcasecmp(type, "text/plain") == 0)
     kind = K_TEXT;
-  else if (strcasecmp(type, "html") == 0 || strcasecmp(type, "text/html") == 0)
+  else if(strcasecmp(type, "html") == 0 || strcasecmp(type, "text/html") == 0)
     kind = mode && strcasecmp(mode, "xml") == 0 ? K_XHTML : K_HTML;
-  else if (strcasecmp(type, "xhtml") == 0 ||
-           strcasecmp(type, "application/xhtml+xml") == 0)
+  else if(strcasecmp(type, "xhtml") == 0 ||
+          strcasecmp(type, "application/xhtml+xml") == 0)
     kind = mode && strcasecmp(mode, "escaped") == 0 ? K_HTML : K_XHTML;
-  else if (strncasecmp(type, "text/", 5) == 0)
+  else if(strncasecmp(type, "text/", 5) == 0)
     kind = K_TEXT;
   else
     kind = K_SKIP;
@@ -329,13 +369,13 @@ static void offer_image(struct reader *r, char *url, int rank)
   struct feed_entry *e = r->entry;
   char *abs;
 
-  if (!e || !url || rank <= r->image_rank) {
+  if(!e || !url || rank <= r->image_rank) {
     free(url);
     return;
   }
   abs = url_resolve(current_base(r), url);
   free(url);
-  if (!abs || !url_is_absolute(abs) || !url_is_safe(abs, true)) {
+  if(!abs || !url_is_absolute(abs) || !url_is_safe(abs, true)) {
     free(abs);
     return;
   }
@@ -350,22 +390,22 @@ static void add_enclosure(struct reader *r, char *url, char *type, char *length)
   int64_t len = -1;
 
   free(url);
-  if (length) {
+  if(length) {
     char *end;
     long long v = strtoll(length, &end, 10);
 
-    if (end != length && *end == '\0' && v >= 0)
+    if(end != length && *end == '\0' && v >= 0)
       len = v;
     free(length);
   }
-  if (!abs || !url_is_safe(abs, false)) {
+  if(!abs || !url_is_safe(abs, false)) {
     free(abs);
     free(type);
     return;
   }
-  if (type && strncasecmp(type, "image/", 6) == 0)
+  if(type && strncasecmp(type, "image/", 6) == 0)
     offer_image(r, strdup(abs), IMAGE_FROM_ENCLOSURE);
-  if (feed_entry_add_enclosure(r->entry, abs, type, len) != 0)
+  if(feed_entry_add_enclosure(r->entry, abs, type, len) != 0)
     out_of_memory(r);
 }
 
@@ -378,34 +418,34 @@ static void atom_link(struct reader *r, int nb, const xmlChar **attrs)
   bool alternate = !rel || strcasecmp(rel, "alternate") == 0;
   int rank = 0;
 
-  if (!href)
+  if(!href)
     goto out;
-  if (rel && strcasecmp(rel, "enclosure") == 0 && r->entry) {
+  if(rel && strcasecmp(rel, "enclosure") == 0 && r->entry) {
     add_enclosure(r, href, type, attr(r, nb, attrs, "length", NS_NONE));
     href = NULL;
     type = NULL;
     goto out;
   }
-  if (!alternate)
+  if(!alternate)
     goto out;
   rank = !type || strcasecmp(type, "text/html") == 0 ||
                  strcasecmp(type, "application/xhtml+xml") == 0
              ? 2
              : 1;
-  if (r->entry) {
-    if (rank > r->link_rank) {
-      char *abs = url_resolve(current_base(r), href);
+  if(r->entry) {
+    if(rank > r->link_rank) {
+      char *abs = safe_link(current_base(r), href);
 
-      if (abs) {
+      if(abs) {
         free(r->entry->link);
         r->entry->link = abs;
         r->link_rank = rank;
       }
     }
-  } else if (r->channel_depth && rank > r->feed_link_rank) {
-    char *abs = url_resolve(r->base[r->depth], href);
+  } else if(r->channel_depth && rank > r->feed_link_rank) {
+    char *abs = safe_link(r->base[r->depth], href);
 
-    if (abs) {
+    if(abs) {
       free(r->feed->link);
       r->feed->link = abs;
       r->feed_link_rank = rank;
@@ -420,18 +460,18 @@ out:
 static void media_element(struct reader *r, const char *name, int nb,
                           const xmlChar **attrs)
 {
-  if (strcmp(name, "thumbnail") == 0) {
+  if(strcmp(name, "thumbnail") == 0) {
     offer_image(r, attr(r, nb, attrs, "url", NS_NONE), IMAGE_FROM_THUMBNAIL);
-  } else if (strcmp(name, "content") == 0) {
+  } else if(strcmp(name, "content") == 0) {
     char *type = attr(r, nb, attrs, "type", NS_NONE);
     char *medium = attr(r, nb, attrs, "medium", NS_NONE);
 
-    if ((medium && strcasecmp(medium, "image") == 0) ||
-        (type && strncasecmp(type, "image/", 6) == 0))
+    if((medium && strcasecmp(medium, "image") == 0) ||
+       (type && strncasecmp(type, "image/", 6) == 0))
       offer_image(r, attr(r, nb, attrs, "url", NS_NONE), IMAGE_FROM_MEDIA);
     free(type);
     free(medium);
-  } else if (strcmp(name, "description") == 0) {
+  } else if(strcmp(name, "description") == 0) {
     start_capture(r, F_MEDIA_DESCRIPTION,
                   attr_is(r, nb, attrs, "type", "html") ? K_HTML : K_TEXT);
   }
@@ -439,7 +479,7 @@ static void media_element(struct reader *r, const char *name, int nb,
 
 static void start_entry(struct reader *r, int nb, const xmlChar **attrs)
 {
-  if (r->feed->nentries >= PARSE_MAX_ENTRIES) {
+  if(r->feed->nentries >= PARSE_MAX_ENTRIES) {
     feed_warn(r->feed, "more than %d entries; the rest were ignored",
               PARSE_MAX_ENTRIES);
     r->stopped = true;
@@ -447,7 +487,7 @@ static void start_entry(struct reader *r, int nb, const xmlChar **attrs)
     return;
   }
   r->entry = feed_add_entry(r->feed);
-  if (!r->entry) {
+  if(!r->entry) {
     out_of_memory(r);
     return;
   }
@@ -463,7 +503,7 @@ static void start_entry(struct reader *r, int nb, const xmlChar **attrs)
 /* Appends one author name to the comma-separated list being built. */
 static void add_author(struct reader *r, const char *name)
 {
-  if (r->authors.len)
+  if(r->authors.len)
     buf_adds(&r->authors, ", ");
   buf_adds(&r->authors, name);
 }
@@ -472,20 +512,20 @@ static void end_entry(struct reader *r)
 {
   struct feed_entry *e = r->entry;
 
-  if (!e->id && r->about) {
+  if(!e->id && r->about) {
     e->id = r->about;
     r->about = NULL;
   }
-  if (!e->link && r->guid_link)
-    e->link = url_resolve(current_base(r), r->guid_link);
-  if (!e->summary && r->media_description) {
+  if(!e->link && r->guid_link)
+    e->link = safe_link(current_base(r), r->guid_link);
+  if(!e->summary && r->media_description) {
     e->summary = r->media_description;
     r->media_description = NULL;
   }
-  if (!e->author && r->authors.len)
+  if(!e->author && r->authors.len)
     e->author = strdup(r->authors.data);
-  if (!e->title && !e->link && !e->id && !e->summary && !e->content &&
-      !e->nenclosures) {
+  if(!e->title && !e->link && !e->id && !e->summary && !e->content &&
+     !e->nenclosures) {
     feed_warn(r->feed, "empty entry dropped");
     feed_remove_entry(r->feed, r->feed->nentries - 1);
   }
@@ -498,17 +538,27 @@ static void end_entry(struct reader *r)
   r->entry_depth = 0;
 }
 
+/* xml:lang on the root or the channel names the feed's language. */
+static void feed_language_from(struct reader *r, int nb, const xmlChar **attrs)
+{
+  char *lang = attr(r, nb, attrs, "lang", NS_XML);
+
+  if(lang && !r->feed->language)
+    r->feed->language = field_text(lang, strlen(lang), false);
+  free(lang);
+}
+
 static enum feed_format rss_version(struct reader *r, int nb,
                                     const xmlChar **attrs)
 {
   char *v = attr(r, nb, attrs, "version", NS_NONE);
   enum feed_format f = FEED_FORMAT_RSS20;
 
-  if (v && strcmp(v, "0.91") == 0)
+  if(v && strcmp(v, "0.91") == 0)
     f = FEED_FORMAT_RSS091;
-  else if (v && strcmp(v, "0.92") == 0)
+  else if(v && strcmp(v, "0.92") == 0)
     f = FEED_FORMAT_RSS092;
-  else if (v && strcmp(v, "0.90") == 0)
+  else if(v && strcmp(v, "0.90") == 0)
     f = FEED_FORMAT_RSS090;
   free(v);
   return f;
@@ -522,24 +572,25 @@ static void start_root(struct reader *r, const char *name, enum ns ns, int nb,
   r->root_seen = true;
   r->root_ns = ns;
   snprintf(r->root_name, sizeof(r->root_name), "%s", name);
-  if (strcmp(name, "rss") == 0 && ns == NS_NONE)
+  if(strcmp(name, "rss") == 0 && ns == NS_NONE)
     f->format = rss_version(r, nb, attrs);
-  else if (strcmp(name, "RDF") == 0 && ns == NS_RDF)
+  else if(strcmp(name, "RDF") == 0 && ns == NS_RDF)
     f->format = FEED_FORMAT_RSS10;
-  else if (strcmp(name, "feed") == 0 && ns == NS_ATOM03)
+  else if(strcmp(name, "feed") == 0 && ns == NS_ATOM03)
     f->format = FEED_FORMAT_ATOM03;
-  else if (strcmp(name, "feed") == 0 && (ns == NS_ATOM10 || ns == NS_NONE))
+  else if(strcmp(name, "feed") == 0 && (ns == NS_ATOM10 || ns == NS_NONE))
     f->format = FEED_FORMAT_ATOM10;
-  else if (strcmp(name, "channel") == 0 && ns == NS_NONE)
+  else if(strcmp(name, "channel") == 0 && ns == NS_NONE)
     f->format = FEED_FORMAT_RSS20;
-  if (f->format == FEED_FORMAT_UNKNOWN) {
+  if(f->format == FEED_FORMAT_UNKNOWN) {
     r->stopped = true;
     xmlStopParser(r->ctxt);
     return;
   }
-  if (strcmp(name, "feed") == 0 || strcmp(name, "channel") == 0)
+  if(strcmp(name, "feed") == 0 || strcmp(name, "channel") == 0)
     r->channel_depth = r->depth;
-  if (f->format == FEED_FORMAT_ATOM10 && ns == NS_NONE)
+  feed_language_from(r, nb, attrs);
+  if(f->format == FEED_FORMAT_ATOM10 && ns == NS_NONE)
     feed_warn(f, "Atom feed without the Atom namespace");
 }
 
@@ -552,93 +603,92 @@ static void start_field(struct reader *r, const char *name, enum ns ns, int nb,
   bool in_entry = r->entry != NULL;
   enum kind guess = is_atom(r) ? atom_kind(r, nb, attrs) : K_GUESS;
 
-  if (core && strcmp(name, "title") == 0) {
+  if(core && strcmp(name, "title") == 0) {
     start_capture(r, F_TITLE, guess);
-  } else if (core && strcmp(name, "link") == 0) {
-    if (is_atom(r))
+  } else if(core && strcmp(name, "link") == 0) {
+    if(is_atom(r))
       atom_link(r, nb, attrs);
     else
       start_capture(r, F_LINK, K_TEXT);
-  } else if (ns == NS_ATOM10 && strcmp(name, "link") == 0) {
+  } else if(ns == NS_ATOM10 && strcmp(name, "link") == 0) {
     atom_link(r, nb, attrs);
-  } else if (core && is_atom(r) && strcmp(name, "author") == 0) {
+  } else if(core && is_atom(r) && strcmp(name, "author") == 0) {
     r->person_depth = r->depth;
     buf_reset(&r->person_name);
     buf_reset(&r->person_email);
-  } else if ((core &&
-              (strcmp(name, "published") == 0 || strcmp(name, "issued") == 0 ||
-               strcmp(name, "pubDate") == 0)) ||
-             (ns == NS_DC && strcmp(name, "date") == 0) ||
-             (ns == NS_DCTERMS &&
-              (strcmp(name, "issued") == 0 || strcmp(name, "created") == 0))) {
+  } else if((core &&
+             (strcmp(name, "published") == 0 || strcmp(name, "issued") == 0 ||
+              strcmp(name, "pubDate") == 0)) ||
+            (ns == NS_DC && strcmp(name, "date") == 0) ||
+            (ns == NS_DCTERMS &&
+             (strcmp(name, "issued") == 0 || strcmp(name, "created") == 0))) {
     start_capture(r, F_PUBLISHED, K_TEXT);
-  } else if ((core &&
-              (strcmp(name, "updated") == 0 || strcmp(name, "modified") == 0 ||
-               strcmp(name, "lastBuildDate") == 0)) ||
-             (ns == NS_DCTERMS && strcmp(name, "modified") == 0) ||
-             (ns == NS_ATOM10 && strcmp(name, "updated") == 0)) {
+  } else if((core &&
+             (strcmp(name, "updated") == 0 || strcmp(name, "modified") == 0 ||
+              strcmp(name, "lastBuildDate") == 0)) ||
+            (ns == NS_DCTERMS && strcmp(name, "modified") == 0) ||
+            (ns == NS_ATOM10 && strcmp(name, "updated") == 0)) {
     start_capture(r, F_UPDATED, K_TEXT);
-  } else if ((core && strcmp(name, "language") == 0) ||
-             (ns == NS_DC && strcmp(name, "language") == 0)) {
+  } else if((core && strcmp(name, "language") == 0) ||
+            (ns == NS_DC && strcmp(name, "language") == 0)) {
     start_capture(r, F_LANGUAGE, K_TEXT);
-  } else if ((core && !is_atom(r) &&
-              (strcmp(name, "author") == 0 ||
-               (!in_entry && strcmp(name, "managingEditor") == 0))) ||
-             (ns == NS_DC && strcmp(name, "creator") == 0) ||
-             (ns == NS_ITUNES && strcmp(name, "author") == 0)) {
+  } else if((core && !is_atom(r) &&
+             (strcmp(name, "author") == 0 ||
+              (!in_entry && strcmp(name, "managingEditor") == 0))) ||
+            (ns == NS_DC && strcmp(name, "creator") == 0) ||
+            (ns == NS_ITUNES && strcmp(name, "author") == 0)) {
     start_capture(r, F_AUTHOR, K_GUESS);
-  } else if ((core && strcmp(name, "category") == 0) ||
-             (ns == NS_DC && strcmp(name, "subject") == 0)) {
-    char *term = is_atom(r) ? attr(r, nb, attrs, "term", NS_NONE) : NULL;
+  } else if((core && strcmp(name, "category") == 0) ||
+            (ns == NS_DC && strcmp(name, "subject") == 0)) {
+    char *term =
+        is_atom(r) && ns != NS_DC ? attr(r, nb, attrs, "term", NS_NONE) : NULL;
 
-    if (term) {
+    if(term) {
       char *label = attr(r, nb, attrs, "label", NS_NONE);
       char *text =
           field_text(label ? label : term, strlen(label ? label : term), false);
 
-      if (in_entry && text && feed_entry_add_category(r->entry, text) != 0)
+      if(in_entry && text && feed_entry_add_category(r->entry, text) != 0)
         out_of_memory(r);
       free(text);
       free(label);
       free(term);
-    } else if (in_entry && !is_atom(r)) {
+    } else if(in_entry && (!is_atom(r) || ns == NS_DC)) {
       start_capture(r, F_CATEGORY, K_GUESS);
     }
-  } else if (in_entry && core && strcmp(name, "guid") == 0) {
+  } else if(in_entry && core && strcmp(name, "guid") == 0) {
     r->cap_permalink = !attr_is(r, nb, attrs, "isPermaLink", "false");
     start_capture(r, F_GUID, K_TEXT);
-  } else if (core && is_atom(r) && strcmp(name, "id") == 0) {
+  } else if(core && is_atom(r) && strcmp(name, "id") == 0) {
     start_capture(r, F_ID, K_TEXT);
-  } else if (in_entry && ns == NS_DC && strcmp(name, "identifier") == 0) {
+  } else if(in_entry && ns == NS_DC && strcmp(name, "identifier") == 0) {
     start_capture(r, F_GUID, K_TEXT);
     r->cap_permalink = false;
-  } else if (core &&
-             (strcmp(name, "description") == 0 ||
-              strcmp(name, "summary") == 0 || strcmp(name, "subtitle") == 0 ||
-              strcmp(name, "tagline") == 0)) {
+  } else if(core &&
+            (strcmp(name, "description") == 0 || strcmp(name, "summary") == 0 ||
+             strcmp(name, "subtitle") == 0 || strcmp(name, "tagline") == 0)) {
     start_capture(r, in_entry ? F_SUMMARY : F_SUBTITLE,
                   is_atom(r) ? guess : K_HTML);
-  } else if (in_entry &&
-             ((core && is_atom(r) && strcmp(name, "content") == 0) ||
-              (ns == NS_CONTENT && strcmp(name, "encoded") == 0))) {
+  } else if(in_entry && ((core && is_atom(r) && strcmp(name, "content") == 0) ||
+                         (ns == NS_CONTENT && strcmp(name, "encoded") == 0))) {
     start_capture(r, F_CONTENT, ns == NS_CONTENT ? K_HTML : guess);
-  } else if (in_entry && core && strcmp(name, "enclosure") == 0) {
+  } else if(in_entry && core && strcmp(name, "enclosure") == 0) {
     add_enclosure(r, attr(r, nb, attrs, "url", NS_NONE),
                   attr(r, nb, attrs, "type", NS_NONE),
                   attr(r, nb, attrs, "length", NS_NONE));
-  } else if (!in_entry && core && strcmp(name, "ttl") == 0) {
+  } else if(!in_entry && core && strcmp(name, "ttl") == 0) {
     start_capture(r, F_TTL, K_TEXT);
-  } else if (!in_entry && ns == NS_SY && strcmp(name, "updatePeriod") == 0) {
+  } else if(!in_entry && ns == NS_SY && strcmp(name, "updatePeriod") == 0) {
     start_capture(r, F_SY_PERIOD, K_TEXT);
-  } else if (!in_entry && ns == NS_SY && strcmp(name, "updateFrequency") == 0) {
+  } else if(!in_entry && ns == NS_SY && strcmp(name, "updateFrequency") == 0) {
     start_capture(r, F_SY_FREQUENCY, K_TEXT);
-  } else if (in_entry && ns == NS_ITUNES && strcmp(name, "image") == 0) {
+  } else if(in_entry && ns == NS_ITUNES && strcmp(name, "image") == 0) {
     offer_image(r, attr(r, nb, attrs, "href", NS_NONE), IMAGE_FROM_MEDIA);
-  } else if (core && is_atom(r) && strcmp(name, "source") == 0) {
+  } else if(core && is_atom(r) && strcmp(name, "source") == 0) {
     r->skip_depth = r->depth;
-  } else if (core && !in_entry &&
-             (strcmp(name, "image") == 0 || strcmp(name, "textinput") == 0 ||
-              strcmp(name, "textInput") == 0)) {
+  } else if(core && !in_entry &&
+            (strcmp(name, "image") == 0 || strcmp(name, "textinput") == 0 ||
+             strcmp(name, "textInput") == 0)) {
     r->skip_depth = r->depth;
   }
 }
@@ -649,15 +699,15 @@ static void copy_start_tag(struct reader *r, const char *name, int nb,
 {
   buf_addc(&r->text, '<');
   buf_adds(&r->text, name);
-  for (int i = 0; i < nb; i++) {
+  for(int i = 0; i < nb; i++) {
     const xmlChar **a = attrs + i * 5;
-    char *v = strndup((const char *)a[3], (size_t)(a[4] - a[3]));
+    char *v = attr_value(a[3], a[4]);
     char *esc = v ? html_escape_text(v, strlen(v)) : NULL;
 
     buf_addc(&r->text, ' ');
     buf_adds(&r->text, (const char *)a[0]);
     buf_adds(&r->text, "=\"");
-    if (esc)
+    if(esc)
       buf_adds(&r->text, esc);
     buf_addc(&r->text, '"');
     free(esc);
@@ -678,9 +728,9 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
   (void)nb_namespaces;
   (void)namespaces_;
   (void)nb_defaulted;
-  if (r->stopped)
+  if(r->stopped)
     return;
-  if (r->depth >= PARSE_MAX_DEPTH) {
+  if(r->depth >= PARSE_MAX_DEPTH) {
     feed_warn(r->feed, "elements nested deeper than %d; the rest was ignored",
               PARSE_MAX_DEPTH);
     r->stopped = true;
@@ -690,61 +740,63 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
   r->depth++;
   push_base(r, nb_attributes, attrs);
   ns = ns_of(r, uri, prefix);
-  if (!r->root_seen) {
+  if(!r->root_seen) {
     start_root(r, name, ns, nb_attributes, attrs);
     return;
   }
-  if (r->skip_depth)
+  if(r->skip_depth)
     return;
-  if (r->cap_depth) {
+  if(r->cap_depth) {
     /* Markup inside a field: kept for HTML, flattened for text. */
-    if (r->cap_kind == K_XHTML && r->depth == r->cap_depth + 1 &&
-        strcmp(name, "div") == 0 && ns == NS_XHTML &&
-        blank(r->text.data, r->text.len)) {
+    if(r->cap_kind == K_XHTML && r->depth == r->cap_depth + 1 &&
+       strcmp(name, "div") == 0 && ns == NS_XHTML &&
+       blank(r->text.data, r->text.len)) {
       r->cap_unwrap_depth = r->depth;
+      buf_reset(&r->text);
       return;
     }
-    if (r->cap_kind == K_HTML || r->cap_kind == K_XHTML ||
-        r->cap_kind == K_GUESS)
+    if(r->cap_kind == K_HTML || r->cap_kind == K_XHTML ||
+       r->cap_kind == K_GUESS)
       copy_start_tag(r, name, nb_attributes, attrs);
     return;
   }
-  if (r->person_depth) {
-    if (r->depth == r->person_depth + 1 && is_core(r, ns)) {
-      if (strcmp(name, "name") == 0)
+  if(r->person_depth) {
+    if(r->depth == r->person_depth + 1 && is_core(r, ns)) {
+      if(strcmp(name, "name") == 0)
         start_capture(r, F_PERSON_NAME, K_TEXT);
-      else if (strcmp(name, "email") == 0)
+      else if(strcmp(name, "email") == 0)
         start_capture(r, F_PERSON_EMAIL, K_TEXT);
     }
     return;
   }
-  if (r->entry) {
-    if (ns == NS_MEDIA)
+  if(r->entry) {
+    if(ns == NS_MEDIA)
       media_element(r, name, nb_attributes, attrs);
-    else if (r->depth == r->entry_depth + 1)
+    else if(r->depth == r->entry_depth + 1)
       start_field(r, name, ns, nb_attributes, attrs);
     return;
   }
-  if (is_core(r, ns) && ((is_rss(r) && strcmp(name, "item") == 0) ||
-                         (is_atom(r) && strcmp(name, "entry") == 0))) {
+  if(is_core(r, ns) && ((is_rss(r) && strcmp(name, "item") == 0) ||
+                        (is_atom(r) && strcmp(name, "entry") == 0))) {
     start_entry(r, nb_attributes, attrs);
     return;
   }
-  if (is_core(r, ns) && strcmp(name, "channel") == 0 && !r->channel_depth) {
+  if(is_core(r, ns) && strcmp(name, "channel") == 0 && !r->channel_depth) {
     r->channel_depth = r->depth;
-    if (ns == NS_RSS090)
+    feed_language_from(r, nb_attributes, attrs);
+    if(ns == NS_RSS090)
       r->feed->format = FEED_FORMAT_RSS090;
     return;
   }
-  if (r->channel_depth && r->depth == r->channel_depth + 1)
+  if(r->channel_depth && r->depth == r->channel_depth + 1)
     start_field(r, name, ns, nb_attributes, attrs);
 }
 
 static void set_once(char **slot, char *value)
 {
-  if (!value)
+  if(!value)
     return;
-  if (*slot) {
+  if(*slot) {
     free(value);
     return;
   }
@@ -764,8 +816,8 @@ static int64_t sy_period_seconds(const char *s)
   char *t = field_text(s, strlen(s), false);
   int64_t v = 0;
 
-  for (size_t i = 0; t && i < sizeof(periods) / sizeof(periods[0]); i++)
-    if (strcasecmp(t, periods[i].name) == 0)
+  for(size_t i = 0; t && i < sizeof(periods) / sizeof(periods[0]); i++)
+    if(strcasecmp(t, periods[i].name) == 0)
       v = periods[i].seconds;
   free(t);
   return v;
@@ -773,7 +825,7 @@ static int64_t sy_period_seconds(const char *s)
 
 static bool kind_is_html(enum kind kind, const char *s)
 {
-  if (kind == K_GUESS)
+  if(kind == K_GUESS)
     return strchr(s, '<') || strchr(s, '&');
   return kind == K_HTML || kind == K_XHTML;
 }
@@ -790,21 +842,21 @@ static void end_capture(struct reader *r)
   char *img = NULL;
   char *v;
 
-  if (r->cap_kind == K_SKIP)
+  if(r->cap_kind == K_SKIP)
     goto out;
-  switch (r->cap_field) {
+  switch(r->cap_field) {
   case F_TITLE:
     set_once(e ? &e->title : &f->title, field_text(s, len, html));
     break;
   case F_LINK:
     v = field_text(s, len, false);
-    if (v && e && r->link_rank < 3) {
+    if(v && e && r->link_rank < 3) {
       free(e->link);
-      e->link = url_resolve(base, v);
+      e->link = safe_link(base, v);
       r->link_rank = 3;
-    } else if (v && !e && r->feed_link_rank < 3) {
+    } else if(v && !e && r->feed_link_rank < 3) {
       free(f->link);
-      f->link = url_resolve(r->base[r->depth], v);
+      f->link = safe_link(r->base[r->depth], v);
       r->feed_link_rank = 3;
     }
     free(v);
@@ -817,35 +869,36 @@ static void end_capture(struct reader *r)
     break;
   case F_GUID:
     v = field_text(s, len, false);
-    if (v && r->cap_permalink && !r->guid_link)
+    if(v && r->cap_permalink && !r->guid_link && is_http_url(v))
       r->guid_link = strdup(v);
     set_once(&e->id, v);
     break;
   case F_PUBLISHED:
-    if (e && e->published == FEED_NO_DATE)
+    /* A feed's own Atom <published> is when it began: not an update. */
+    if(e && e->published == FEED_NO_DATE)
       e->published = field_date(f, s);
-    else if (!e && f->updated == FEED_NO_DATE)
+    else if(!e && !is_atom(r) && f->updated == FEED_NO_DATE)
       f->updated = field_date(f, s);
     break;
   case F_UPDATED:
-    if (e && e->updated == FEED_NO_DATE)
+    if(e && e->updated == FEED_NO_DATE)
       e->updated = field_date(f, s);
-    else if (!e) {
+    else if(!e) {
       int64_t t = field_date(f, s);
 
-      if (t != FEED_NO_DATE)
+      if(t != FEED_NO_DATE)
         f->updated = t;
     }
     break;
   case F_LANGUAGE:
-    if (!e)
+    if(!e)
       set_once(&f->language, field_text(s, len, false));
     break;
   case F_AUTHOR:
     v = field_author(field_text(s, len, html));
-    if (v && e)
+    if(v && e)
       add_author(r, v);
-    else if (v)
+    else if(v)
       set_once(&f->author, strdup(v));
     free(v);
     break;
@@ -868,7 +921,7 @@ static void end_capture(struct reader *r)
     break;
   case F_CATEGORY:
     v = field_text(s, len, html);
-    if (v && feed_entry_add_category(e, v) != 0)
+    if(v && feed_entry_add_category(e, v) != 0)
       out_of_memory(r);
     free(v);
     break;
@@ -876,7 +929,7 @@ static void end_capture(struct reader *r)
     char *end;
     long long minutes = strtoll(s, &end, 10);
 
-    if (end != s && minutes > 0 && minutes < 525600)
+    if(end != s && minutes > 0 && minutes < 525600)
       f->ttl = minutes * 60;
     break;
   }
@@ -887,7 +940,7 @@ static void end_capture(struct reader *r)
     char *end;
     long long n = strtoll(s, &end, 10);
 
-    if (end != s && n > 0 && n < 1000000)
+    if(end != s && n > 0 && n < 1000000)
       r->sy_frequency = n;
     break;
   }
@@ -904,11 +957,11 @@ static void end_person(struct reader *r)
 {
   char *name = field_text(r->person_name.data, r->person_name.len, false);
 
-  if (!name)
+  if(!name)
     name = field_text(r->person_email.data, r->person_email.len, false);
-  if (name && r->entry)
+  if(name && r->entry)
     add_author(r, name);
-  else if (name)
+  else if(name)
     set_once(&r->feed->author, strdup(name));
   free(name);
   r->person_depth = 0;
@@ -921,25 +974,25 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
 
   (void)prefix;
   (void)uri;
-  if (r->depth == 0)
+  if(r->depth == 0)
     return;
-  if (r->cap_depth && r->depth > r->cap_depth) {
-    if (r->depth != r->cap_unwrap_depth &&
-        (r->cap_kind == K_HTML || r->cap_kind == K_XHTML ||
-         r->cap_kind == K_GUESS)) {
+  if(r->cap_depth && r->depth > r->cap_depth) {
+    if(r->depth != r->cap_unwrap_depth &&
+       (r->cap_kind == K_HTML || r->cap_kind == K_XHTML ||
+        r->cap_kind == K_GUESS)) {
       buf_adds(&r->text, "</");
       buf_adds(&r->text, (const char *)localname);
       buf_addc(&r->text, '>');
     }
-  } else if (r->cap_depth == r->depth) {
+  } else if(r->cap_depth == r->depth) {
     end_capture(r);
-  } else if (r->skip_depth == r->depth) {
+  } else if(r->skip_depth == r->depth) {
     r->skip_depth = 0;
-  } else if (r->person_depth == r->depth) {
+  } else if(r->person_depth == r->depth) {
     end_person(r);
-  } else if (r->entry_depth == r->depth) {
+  } else if(r->entry_depth == r->depth) {
     end_entry(r);
-  } else if (r->channel_depth == r->depth) {
+  } else if(r->channel_depth == r->depth) {
     r->channel_depth = 0;
   }
   pop_base(r);
@@ -950,20 +1003,23 @@ static void add_text(struct reader *r, const char *s, size_t len)
 {
   bool escape;
 
-  if (!r->cap_depth || r->skip_depth)
+  if(!r->cap_depth || r->skip_depth)
+    return;
+  /* Around the XHTML wrapper <div> there is only indentation. */
+  if(r->cap_unwrap_depth && r->depth == r->cap_depth)
     return;
   /* Text directly in an escaped-HTML field is HTML source; text inside
    * inline elements was unescaped by the XML parser and is escaped back. */
   escape = r->cap_kind == K_XHTML ||
            ((r->cap_kind == K_HTML || r->cap_kind == K_GUESS) &&
             r->depth > r->cap_depth);
-  if (!escape) {
-    if (buf_add(&r->text, s, len) != 0)
+  if(!escape) {
+    if(buf_add(&r->text, s, len) != 0)
       out_of_memory(r);
     return;
   }
-  for (size_t i = 0; i < len; i++) {
-    switch (s[i]) {
+  for(size_t i = 0; i < len; i++) {
+    switch(s[i]) {
     case '&':
       buf_adds(&r->text, "&amp;");
       break;
@@ -990,11 +1046,11 @@ static void on_error(void *ctx, xmlErrorPtr err)
   char msg[200];
   size_t n;
 
-  if (!err || !err->message || err->level == XML_ERR_WARNING)
+  if(!err || !err->message || err->level == XML_ERR_WARNING)
     return;
   snprintf(msg, sizeof(msg), "%s", err->message);
   n = strlen(msg);
-  while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+  while(n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
     msg[--n] = '\0';
   feed_warn(r->feed, "XML error at line %d: %s", err->line, msg);
 }
@@ -1005,12 +1061,12 @@ static void finish(struct reader *r)
 
   /* A document that ends early leaves elements open: close them as if
    * their end tags had been there, so no entry read so far is lost. */
-  if (r->depth > 0 && !r->stopped)
+  if(r->depth > 0 && !r->stopped)
     feed_warn(f, "document ended inside <%s>; open elements closed",
               r->entry ? (is_atom(r) ? "entry" : "item") : r->root_name);
-  while (r->depth > 0)
+  while(r->depth > 0)
     on_end(r, (const xmlChar *)"", NULL, NULL);
-  if (r->sy_period)
+  if(r->sy_period)
     f->update_period = r->sy_period / (r->sy_frequency ? r->sy_frequency : 1);
 }
 
@@ -1022,7 +1078,7 @@ int parse_xml(const char *doc, size_t len, const char *url, struct feed *feed,
   xmlParserCtxtPtr ctxt = NULL;
   int rc = 0;
 
-  if (!r || !sax) {
+  if(!r || !sax) {
     free(r);
     free(sax);
     return -ENOMEM;
@@ -1036,7 +1092,7 @@ int parse_xml(const char *doc, size_t len, const char *url, struct feed *feed,
   sax->cdataBlock = on_characters;
   sax->serror = on_error;
   ctxt = xmlCreateMemoryParserCtxt(doc, (int)len);
-  if (!ctxt) {
+  if(!ctxt) {
     free(r);
     free(sax);
     return -ENOMEM;
@@ -1059,18 +1115,18 @@ int parse_xml(const char *doc, size_t len, const char *url, struct feed *feed,
   xmlParseDocument(ctxt);
   finish(r);
 
-  if (feed->format == FEED_FORMAT_UNKNOWN) {
-    if (!r->root_seen)
-      snprintf(err, errlen, "found no XML elements");
-    else if (strcasecmp(r->root_name, "html") == 0)
+  if(feed->format == FEED_FORMAT_UNKNOWN) {
+    if(!r->root_seen)
+      snprintf(err, errlen, "found no XML elements, not a feed");
+    else if(strcasecmp(r->root_name, "html") == 0)
       snprintf(err, errlen, "found an HTML page, not a feed");
     else
       snprintf(err, errlen, "found XML with root element <%s>, not a feed",
                r->root_name);
     rc = -EINVAL;
   }
-  for (int d = 0; d <= PARSE_MAX_DEPTH + 1; d++)
-    if (r->base_owned[d])
+  for(int d = 0; d <= PARSE_MAX_DEPTH + 1; d++)
+    if(r->base_owned[d])
       free(r->base[d]);
   buf_free(&r->text);
   buf_free(&r->person_name);
