@@ -5,8 +5,12 @@
  * that xmlParseURI refuses (spaces, non-ASCII, "[" in paths, stray "%"),
  * so a reference is first cleaned the way browsers read it: surrounding
  * whitespace and control characters trimmed, tab/CR/LF removed, and the
- * bytes that cannot appear in a URI percent-encoded. Dot segments are
- * removed from the result, which xmlBuildURI skips for absolute paths.
+ * bytes that cannot appear in a URI percent-encoded (non-ASCII too, hosts
+ * included: browsers read "b%C3%BCcher.de" as the IDN). The "copy of ref"
+ * that url_resolve returns without a usable base is cleaned the same way.
+ * Dot segments are removed from the result, which xmlBuildURI skips for
+ * absolute paths; "//host/x" takes only the base's scheme, without
+ * xmlBuildURI, which would decode the host.
  *
  * The safety check reads the scheme the way a browser does: leading
  * spaces and control characters skipped, tab/CR/LF ignored, any case.
@@ -50,36 +54,43 @@ static bool is_tab_or_newline(unsigned char c)
   return c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Bytes that are not allowed anywhere in an RFC 3986 URI reference. */
-static bool needs_escape(unsigned char c)
-{
-  if (c <= 0x20 || c >= 0x7f)
-    return true;
-  switch (c) {
-  case '"':
-  case '<':
-  case '>':
-  case '\\':
-  case '^':
-  case '`':
-  case '{':
-  case '|':
-  case '}':
-    return true;
-  default:
-    return false;
-  }
-}
+/* What clean_ref does with a byte: U_ESCAPE for those not allowed
+ * anywhere in an RFC 3986 URI reference, U_DROP for tab/CR/LF, U_CHECK
+ * for those allowed only in some places. */
+enum { U_ESCAPE = 1, U_DROP = 2, U_CHECK = 4 };
+
+static const unsigned char uclass[256] = {
+    [0x00 ... 0x08] = U_ESCAPE,
+    ['\t'] = U_DROP,
+    ['\n'] = U_DROP,
+    [0x0b ... 0x0c] = U_ESCAPE,
+    ['\r'] = U_DROP,
+    [0x0e ... 0x20] = U_ESCAPE,
+    ['"'] = U_ESCAPE,
+    ['<'] = U_ESCAPE,
+    ['>'] = U_ESCAPE,
+    ['\\'] = U_ESCAPE,
+    ['^'] = U_ESCAPE,
+    ['`'] = U_ESCAPE,
+    ['{'] = U_ESCAPE,
+    ['|'] = U_ESCAPE,
+    ['}'] = U_ESCAPE,
+    ['%'] = U_CHECK,
+    ['#'] = U_CHECK,
+    ['['] = U_CHECK,
+    [']'] = U_CHECK,
+    [0x7f ... 0xff] = U_ESCAPE,
+};
 
 /* Length of the "//authority" part at s (0 when there is none). */
 static size_t authority_len(const char *s, size_t n)
 {
   size_t i;
 
-  if (n < 2 || s[0] != '/' || s[1] != '/')
+  if(n < 2 || s[0] != '/' || s[1] != '/')
     return 0;
-  for (i = 2; i < n; i++) {
-    if (s[i] == '/' || s[i] == '?' || s[i] == '#')
+  for(i = 2; i < n; i++) {
+    if(s[i] == '/' || s[i] == '?' || s[i] == '#')
       break;
   }
   return i;
@@ -90,12 +101,12 @@ static size_t scheme_len(const char *s, size_t n)
 {
   size_t i;
 
-  if (n == 0 || !is_alpha((unsigned char)s[0]))
+  if(n == 0 || !is_alpha((unsigned char)s[0]))
     return 0;
-  for (i = 1; i < n; i++) {
-    if (s[i] == ':')
+  for(i = 1; i < n; i++) {
+    if(s[i] == ':')
       return i + 1;
-    if (!is_scheme_char((unsigned char)s[i]))
+    if(!is_scheme_char((unsigned char)s[i]))
       return 0;
   }
   return 0;
@@ -112,30 +123,39 @@ static char *clean_ref(const char *s, size_t n)
   bool in_fragment = false;
   char *out;
 
+  /* Most URLs need nothing. */
+  for(i = 0; i < n && uclass[(unsigned char)s[i]] == 0; i++)
+    ;
+  if(i == n) {
+    out = malloc(n + 1);
+    if(out != NULL) {
+      memcpy(out, s, n);
+      out[n] = '\0';
+    }
+    return out;
+  }
   /* Worst case every byte becomes %XX. */
   out = malloc(n * 3 + 1);
-  if (out == NULL)
+  if(out == NULL)
     return NULL;
   auth_start = scheme_len(s, n);
   auth_end = auth_start + authority_len(s + auth_start, n - auth_start);
-  for (i = 0, j = 0; i < n; i++) {
+  for(i = 0, j = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    bool esc;
+    bool esc = (uclass[c] & U_ESCAPE) != 0;
 
-    if (is_tab_or_newline(c))
+    if(uclass[c] & U_DROP)
       continue;
-    if (c == '%')
+    if(c == '%') {
       esc = i + 2 >= n || !is_hex((unsigned char)s[i + 1]) ||
             !is_hex((unsigned char)s[i + 2]);
-    else if (c == '#')
+    } else if(c == '#') {
       esc = in_fragment;
-    else if (c == '[' || c == ']')
-      esc = i < auth_start || i >= auth_end;
-    else
-      esc = needs_escape(c);
-    if (c == '#')
       in_fragment = true;
-    if (esc) {
+    } else if(c == '[' || c == ']') {
+      esc = i < auth_start || i >= auth_end;
+    }
+    if(esc) {
       out[j++] = '%';
       out[j++] = hex[c >> 4];
       out[j++] = hex[c & 15];
@@ -156,39 +176,39 @@ static void remove_dot_segments(char *url)
   char *p;
 
   start = scheme_len(url, n);
-  if (start == 0)
+  if(start == 0)
     return;
   start += authority_len(url + start, n - start);
   end = start + strcspn(url + start, "?#");
-  if (end == start || url[start] != '/')
+  if(end == start || url[start] != '/')
     return;
   p = url + start;
   /* Nothing to do unless a segment is "." or "..". */
-  for (in = 0; in < end - start; in++) {
-    if (p[in] == '/' && in + 1 < end - start && p[in + 1] == '.')
+  for(in = 0; in < end - start; in++) {
+    if(p[in] == '/' && in + 1 < end - start && p[in + 1] == '.')
       break;
   }
-  if (in == end - start)
+  if(in == end - start)
     return;
 
   /* Output never grows, so it can overwrite the input as it goes. */
   in = 0;
   out = 0;
-  while (in < end - start) {
+  while(in < end - start) {
     size_t seg = in + 1, seg_end;
 
     seg_end = seg;
-    while (seg_end < end - start && p[seg_end] != '/')
+    while(seg_end < end - start && p[seg_end] != '/')
       seg_end++;
-    if (seg_end - seg == 1 && p[seg] == '.') {
-      if (seg_end == end - start)
+    if(seg_end - seg == 1 && p[seg] == '.') {
+      if(seg_end == end - start)
         p[out++] = '/';
-    } else if (seg_end - seg == 2 && p[seg] == '.' && p[seg + 1] == '.') {
-      while (out > 0 && p[out - 1] != '/')
+    } else if(seg_end - seg == 2 && p[seg] == '.' && p[seg + 1] == '.') {
+      while(out > 0 && p[out - 1] != '/')
         out--;
-      if (out > 0)
+      if(out > 0)
         out--;
-      if (seg_end == end - start)
+      if(seg_end == end - start)
         p[out++] = '/';
     } else {
       memmove(p + out, p + in, seg_end - in);
@@ -196,7 +216,7 @@ static void remove_dot_segments(char *url)
     }
     in = seg_end;
   }
-  if (out == 0)
+  if(out == 0)
     p[out++] = '/';
   memmove(p + out, url + end, n - end + 1);
 }
@@ -207,47 +227,68 @@ char *url_resolve(const char *base, const char *ref)
   xmlChar *built;
   char *clean, *out;
 
-  if (ref == NULL)
+  if(ref == NULL)
     return NULL;
   s = (const unsigned char *)ref;
   e = s + strlen(ref);
-  while (s < e && *s <= 0x20)
+  while(s < e && *s <= 0x20)
     s++;
-  while (e > s && e[-1] <= 0x20)
+  while(e > s && e[-1] <= 0x20)
     e--;
-  if (s == e)
+  if(s == e)
     return NULL;
   clean = clean_ref((const char *)s, (size_t)(e - s));
-  if (clean == NULL)
+  if(clean == NULL)
     return NULL;
 
   /* Absolute references need no base; relative ones stay as they are
    * when there is no usable base. */
-  if (url_is_absolute(clean) || base == NULL || !url_is_absolute(base)) {
+  if(url_is_absolute(clean) || base == NULL || !url_is_absolute(base)) {
     remove_dot_segments(clean);
     return clean;
   }
 
+  /* A network-path reference only takes the base's scheme (RFC 3986
+   * 5.2.2); xmlBuildURI would also decode its host. */
+  if(clean[0] == '/' && clean[1] == '/') {
+    size_t slen = scheme_len(base, strlen(base)), clen = strlen(clean);
+
+    out = malloc(slen + clen + 1);
+    if(out != NULL) {
+      memcpy(out, base, slen);
+      memcpy(out + slen, clean, clen + 1);
+      remove_dot_segments(out);
+    }
+    free(clean);
+    return out;
+  }
+
   built = xmlBuildURI((const xmlChar *)clean, (const xmlChar *)base);
-  if (built == NULL) {
-    /* The base itself may need cleaning; otherwise the reference stays
-     * relative and callers treat it as such. */
+  if(built == NULL || !url_is_absolute((const char *)built)) {
+    /* xmlBuildURI returns the reference when it cannot parse the base:
+     * clean the base too. If that fails as well the reference stays
+     * relative, and callers treat it as such. */
     char *cbase = clean_ref(base, strlen(base));
 
-    if (cbase == NULL) {
+    xmlFree(built);
+    if(cbase == NULL) {
       free(clean);
       return NULL;
     }
     built = xmlBuildURI((const xmlChar *)clean, (const xmlChar *)cbase);
     free(cbase);
-    if (built == NULL)
+    if(built == NULL || !url_is_absolute((const char *)built)) {
+      xmlFree(built);
       return clean;
+    }
   }
   free(clean);
-  /* xmlBuildURI allocates with xmlMalloc; callers free() the result. */
-  out = strdup((const char *)built);
+  /* xmlBuildURI writes the host unescaped ("//%3E" gives ">"), so the
+   * result is cleaned again; that also moves it from xmlMalloc'd memory
+   * to memory the caller can free(). */
+  out = clean_ref((const char *)built, strlen((const char *)built));
   xmlFree(built);
-  if (out != NULL)
+  if(out != NULL)
     remove_dot_segments(out);
   return out;
 }
@@ -265,20 +306,20 @@ static const char *read_scheme(const char *url, char buf[SCHEME_MAX + 1])
   const unsigned char *p = (const unsigned char *)url;
   size_t n = 0;
 
-  while (*p != '\0' && *p <= 0x20)
+  while(*p != '\0' && *p <= 0x20)
     p++;
-  for (; *p != '\0'; p++) {
-    if (is_tab_or_newline(*p))
+  for(; *p != '\0'; p++) {
+    if(is_tab_or_newline(*p))
       continue;
-    if (*p == ':')
+    if(*p == ':')
       break;
-    if (n == 0 ? !is_alpha(*p) : !is_scheme_char(*p))
+    if(n == 0 ? !is_alpha(*p) : !is_scheme_char(*p))
       return NULL;
-    if (n == SCHEME_MAX)
+    if(n == SCHEME_MAX)
       return NULL;
     buf[n++] = (char)to_lower(*p);
   }
-  if (*p != ':' || n == 0)
+  if(*p != ':' || n == 0)
     return NULL;
   buf[n] = '\0';
   return (const char *)p + 1;
@@ -290,10 +331,10 @@ static bool skip_prefix(const char *s, const char *prefix, const char **rest)
 {
   const unsigned char *p = (const unsigned char *)s;
 
-  while (*prefix != '\0') {
-    while (is_tab_or_newline(*p))
+  while(*prefix != '\0') {
+    while(is_tab_or_newline(*p))
       p++;
-    if (to_lower(*p) != (unsigned char)*prefix)
+    if(to_lower(*p) != (unsigned char)*prefix)
       return false;
     p++;
     prefix++;
@@ -304,25 +345,25 @@ static bool skip_prefix(const char *s, const char *prefix, const char **rest)
 
 bool url_is_safe(const char *url, bool image)
 {
-  static const char *const safe[] = {"http", "https", "ftp",  "mailto",
+  static const char *const safe[] = {"http", "https", "ftp", "mailto",
                                      "tel",  "news",  NULL};
   char scheme[SCHEME_MAX + 1];
   const char *rest;
   size_t i;
 
-  if (url == NULL)
+  if(url == NULL)
     return false;
   rest = read_scheme(url, scheme);
-  if (rest == NULL)
+  if(rest == NULL)
     return false;
-  for (i = 0; safe[i] != NULL; i++) {
-    if (strcmp(scheme, safe[i]) == 0)
+  for(i = 0; safe[i] != NULL; i++) {
+    if(strcmp(scheme, safe[i]) == 0)
       return true;
   }
-  if (!image || strcmp(scheme, "data") != 0)
+  if(!image || strcmp(scheme, "data") != 0)
     return false;
   /* SVG can carry script; raster images cannot. */
-  if (!skip_prefix(rest, "image/", &rest))
+  if(!skip_prefix(rest, "image/", &rest))
     return false;
   return !skip_prefix(rest, "svg", &rest);
 }
