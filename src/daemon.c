@@ -10,6 +10,7 @@
 #include "config.h"
 #include "feed.h"
 #include "fetch.h"
+#include "http.h"
 #include "log.h"
 #include "parse.h"
 #include "publish.h"
@@ -69,6 +70,8 @@ struct daemon {
   uv_mutex_t store_lock;
   struct fetcher *fetcher;
   struct publish *publish;
+  struct http *http;       /* NULL when listen is empty */
+  struct http_stats stats; /* what /metrics and /healthz show */
 
   struct dfeed **feeds; /* sorted by id */
   size_t nfeeds;
@@ -303,8 +306,8 @@ static void job_work(uv_work_t *w)
     j->problem = strdup(j->error_text ? j->error_text : "transfer failed");
   } else if(j->status == 304) {
     j->sf.etag = j->etag ? j->etag : f->etag;
-    j->sf.last_modified = j->last_modified ? j->last_modified
-                                           : f->last_modified;
+    j->sf.last_modified =
+        j->last_modified ? j->last_modified : f->last_modified;
   } else if(is_success(j->status)) {
     int rc = parse_feed(j->body, j->len, j->final_url, j->content_type, &feed,
                         err, sizeof(err));
@@ -347,8 +350,8 @@ static void job_work(uv_work_t *w)
     j->sf.redirect_count = 0;
   }
 
-  if(j->problem || (j->error == 0 && !is_success(j->status) &&
-                    j->status != 304)) {
+  if(j->problem ||
+     (j->error == 0 && !is_success(j->status) && j->status != 304)) {
     j->sf.error = j->problem ? j->problem : "failed";
     j->sf.error_count = f->error_count + 1;
     j->sf.interval = f->interval;
@@ -363,8 +366,7 @@ static void job_work(uv_work_t *w)
     j->sf.error_count = 0;
     if(feed)
       j->sf.interval = schedule_interval(&d->limits, f->configured_interval,
-                                         entries_last_week(feed, j->now),
-                                         hint);
+                                         entries_last_week(feed, j->now), hint);
     j->sf.next_due = j->now + j->sf.interval;
   }
 
@@ -380,13 +382,13 @@ static void log_fetch(const struct job *j)
   const struct dfeed *f = j->feed;
 
   if(j->store_rc != 0)
-    log_errorx("could not store the fetch", "feed=%s url=%s error=%d",
-               f->name, f->fetch_url, j->store_rc);
+    log_errorx("could not store the fetch", "feed=%s url=%s error=%d", f->name,
+               f->fetch_url, j->store_rc);
   else if(j->problem)
     log_warnx("fetch failed",
               "feed=%s url=%s status=%ld error=\"%s\" errors=%d retry_in=%llds",
-              f->name, f->fetch_url, j->status, j->problem,
-              j->sf.error_count, (long long)(j->sf.next_due - j->now));
+              f->name, f->fetch_url, j->status, j->problem, j->sf.error_count,
+              (long long)(j->sf.next_due - j->now));
   else
     log_info("fetched",
              "feed=%s url=%s status=%ld bytes=%lld new=%zu updated=%zu "
@@ -394,6 +396,23 @@ static void log_fetch(const struct job *j)
              f->name, f->fetch_url, j->status, (long long)j->bytes,
              j->saved.new_entries, j->saved.updated_entries, j->seconds,
              (long long)(j->sf.next_due - j->now));
+}
+
+static void count_fetch(struct daemon *d, const struct job *j)
+{
+  d->stats.bytes += j->bytes;
+  if(j->error)
+    d->stats.fetches_error++;
+  else if(j->status == 304)
+    d->stats.fetches_304++;
+  else if(j->status >= 200 && j->status <= 299)
+    d->stats.fetches_2xx++;
+  else if(j->status >= 500)
+    d->stats.fetches_5xx++;
+  else
+    d->stats.fetches_4xx++;
+  d->stats.entries_stored +=
+      (int64_t)j->saved.new_entries - (int64_t)j->saved.deleted_entries;
 }
 
 /* Loop thread, after the worker: take over the new state. */
@@ -407,6 +426,7 @@ static void job_done(uv_work_t *w, int status)
   d->active--;
   f->busy = false;
   log_fetch(j);
+  count_fetch(d, j);
   d->cycle.bytes += j->bytes;
   if(j->store_rc == 0) {
     if(j->problem)
@@ -496,8 +516,7 @@ static void on_fetched(const struct fetch_result *r, void *data)
   }
   j->work.data = j;
   if(uv_queue_work(d->loop, &j->work, job_work, job_done) != 0) {
-    log_errorx("could not queue a fetched document", "feed=%s",
-               j->feed->name);
+    log_errorx("could not queue a fetched document", "feed=%s", j->feed->name);
     d->active--;
     j->feed->busy = false;
     job_free(j);
@@ -588,6 +607,7 @@ static void arm_due_timer(struct daemon *d)
 
 static void publish_now(struct daemon *d, bool full)
 {
+  uint64_t start = uv_hrtime();
   int rc;
 
   if(!d->publish)
@@ -598,6 +618,26 @@ static void publish_now(struct daemon *d, bool full)
   uv_mutex_unlock(&d->store_lock);
   if(rc != 0)
     log_errorx("publishing failed; the previous files stay", "error=%d", rc);
+  if(full)
+    d->stats.publish_seconds = (double)(uv_hrtime() - start) / 1e9;
+}
+
+/* Counts feeds by state for /metrics and hands the numbers over. */
+static void update_stats(struct daemon *d)
+{
+  d->stats.feeds_total = (int64_t)d->nfeeds;
+  d->stats.feeds_ok = d->stats.feeds_failing = d->stats.feeds_disabled = 0;
+  for(size_t i = 0; i < d->nfeeds; i++) {
+    if(d->feeds[i]->disabled)
+      d->stats.feeds_disabled++;
+    else if(d->feeds[i]->error_count > 0)
+      d->stats.feeds_failing++;
+    else
+      d->stats.feeds_ok++;
+  }
+  d->stats.interval = d->limits.interval;
+  if(d->http)
+    http_set_stats(d->http, &d->stats);
 }
 
 /* A cycle ends when nothing is in flight and nothing is waiting. */
@@ -611,10 +651,13 @@ static void end_cycle(struct daemon *d)
            d->cycle.fetched + d->cycle.not_modified + d->cycle.failed,
            d->cycle.fetched, d->cycle.not_modified, d->cycle.failed,
            d->cycle.new_entries, d->cycle.updated_entries,
-           (long long)d->cycle.bytes,
-           (long long)(now_s() - d->cycle.started));
-  if(d->cycle.changed)
+           (long long)d->cycle.bytes, (long long)(now_s() - d->cycle.started));
+  /* freshet poll publishes once when the pass is over. */
+  if(d->cycle.changed && d->mode == DAEMON_RUN)
     publish_now(d, true);
+  if(d->cycle.fetched + d->cycle.not_modified > 0)
+    d->stats.last_cycle = now_s();
+  update_stats(d);
   memset(&d->cycle, 0, sizeof(d->cycle));
 }
 
@@ -693,11 +736,14 @@ static int load_feeds(struct daemon *d)
     store_feeds_free(rows, n);
     return -ENOMEM;
   }
+  d->stats.entries_stored = 0;
   for(size_t i = 0; i < n; i++) {
     const struct store_feed *r = &rows[i];
     const struct config_feed *cf = config_find_feed(d->cfg, r->name);
     struct dfeed *old = find_feed(d, r->id);
     struct dfeed *f = old ? old : calloc(1, sizeof(*f));
+
+    d->stats.entries_stored += r->entries;
 
     if(!f) {
       rc = -ENOMEM;
@@ -712,9 +758,15 @@ static int load_feeds(struct daemon *d)
       f->redirect_count = r->redirect_count;
       f->error_count = r->error_count;
       f->interval = r->interval > 0 ? r->interval : d->limits.interval;
-      f->next_due = r->next_due > 0
-                        ? r->next_due
-                        : schedule_first_due(now, f->interval, r->name);
+      /* A never-fetched feed: due now for a one-off poll; spread over the
+       * first interval by the daemon, so a thousand new feeds do not all
+       * start at once. */
+      if(r->next_due > 0)
+        f->next_due = r->next_due;
+      else if(d->mode == DAEMON_RUN)
+        f->next_due = schedule_first_due(now, f->interval, r->name);
+      else
+        f->next_due = now;
       f->disabled = r->disabled_reason != NULL;
     }
     replace(&f->url, r->url);
@@ -781,8 +833,7 @@ static void reload(struct daemon *d)
 
   if(config_load(d->config_path, &cfg, &diag) != 0) {
     print_diag(&diag);
-    log_errorx("configuration not reloaded; the old one stays in force",
-               NULL);
+    log_errorx("configuration not reloaded; the old one stays in force", NULL);
     config_diag_free(&diag);
     return;
   }
@@ -897,6 +948,41 @@ static int lock_database(const char *db, int *fd_out)
   return 0;
 }
 
+static void hand_to_http(void *arg, const char *name, const char *type,
+                         const char *body, size_t len)
+{
+  if(http_update(arg, name, type, body, len) != 0)
+    log_errorx("out of memory serving a document", "file=%s", name);
+}
+
+/* The widget files: FRESHET_WIDGET_DIR, else the installed copy, else the
+ * source tree's (running from a build directory). */
+static const char *widget_dir(void)
+{
+  const char *env = getenv("FRESHET_WIDGET_DIR");
+
+  if(env && *env)
+    return env;
+  if(access(FRESHET_DATADIR "/widget/widget.js", R_OK) == 0)
+    return FRESHET_DATADIR "/widget";
+  return FRESHET_SOURCE_DATADIR "/widget";
+}
+
+static int start_http(struct daemon *d)
+{
+  char err[512];
+
+  if(http_start(d->cfg->listen, widget_dir(), &d->http, err, sizeof(err)) !=
+     0) {
+    log_errorx("cannot start the HTTP server", "listen=%s error=\"%s\"",
+               d->cfg->listen, err);
+    return -1;
+  }
+  log_info("serving", "listen=%s", d->cfg->listen);
+  publish_on_update(d->publish, hand_to_http, d->http);
+  return 0;
+}
+
 static int start_handles(struct daemon *d)
 {
   uv_timer_init(d->loop, &d->due_timer);
@@ -909,8 +995,7 @@ static int start_handles(struct daemon *d)
   uv_signal_init(d->loop, &d->sig_int);
   uv_signal_init(d->loop, &d->sig_hup);
   uv_signal_init(d->loop, &d->sig_usr1);
-  d->sig_term.data = d->sig_int.data = d->sig_hup.data = d->sig_usr1.data =
-      d;
+  d->sig_term.data = d->sig_int.data = d->sig_hup.data = d->sig_usr1.data = d;
   uv_signal_start(&d->sig_term, on_signal, SIGTERM);
   uv_signal_start(&d->sig_int, on_signal, SIGINT);
   if(d->mode == DAEMON_RUN) {
@@ -921,10 +1006,10 @@ static int start_handles(struct daemon *d)
     if(uv_fs_event_init(d->loop, &d->watch) == 0) {
       d->watch.data = d;
       d->watching = true;
-      if(uv_fs_event_start(&d->watch, on_feeds_dir_changed,
-                           d->cfg->feeds_dir, 0) != 0)
-        log_info("not watching feeds.d (missing?); SIGHUP reloads",
-                 "dir=%s", d->cfg->feeds_dir);
+      if(uv_fs_event_start(&d->watch, on_feeds_dir_changed, d->cfg->feeds_dir,
+                           0) != 0)
+        log_info("not watching feeds.d (missing?); SIGHUP reloads", "dir=%s",
+                 d->cfg->feeds_dir);
     }
   }
   return 0;
@@ -983,6 +1068,10 @@ int daemon_main(const char *config_file, enum daemon_mode mode)
     rc = 1;
     goto out_store;
   }
+  if(mode == DAEMON_RUN && d.cfg->listen[0] && start_http(&d) != 0) {
+    rc = 1;
+    goto out_store;
+  }
   start_handles(&d);
   if(load_feeds(&d) != 0) {
     log_errorx("cannot load the feeds from the database", NULL);
@@ -1003,6 +1092,7 @@ int daemon_main(const char *config_file, enum daemon_mode mode)
     publish_now(&d, true);
   uv_loop_close(d.loop);
 out_store:
+  http_stop(d.http);
   publish_free(d.publish);
   for(size_t i = 0; i < d.nfeeds; i++)
     dfeed_free(d.feeds[i]);
