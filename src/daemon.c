@@ -33,6 +33,8 @@
 #define RELOAD_DEBOUNCE_MS 500
 /* A permanent redirect is believed after this many polls in a row. */
 #define REDIRECT_CONFIRMATIONS 3
+/* How fast never-fetched feeds are started on the first run. */
+#define NEW_FEEDS_PER_SECOND 10
 /* recent.json's "N mins ago" are refreshed at least this often. */
 #define REPUBLISH_MS 60000
 
@@ -722,6 +724,8 @@ static int load_feeds(struct daemon *d)
   size_t n = 0;
   struct dfeed **next;
   int64_t now = now_s();
+  int64_t fresh = 0;
+  int64_t spread;
   int rc;
 
   uv_mutex_lock(&d->store_lock);
@@ -736,6 +740,13 @@ static int load_feeds(struct daemon *d)
     store_feeds_free(rows, n);
     return -ENOMEM;
   }
+  /* New feeds start at NEW_FEEDS_PER_SECOND at most, and within the first
+   * interval: a few start at once, ten thousand over a quarter hour. */
+  for(size_t i = 0; i < n; i++)
+    fresh += rows[i].next_due == 0;
+  spread = fresh / NEW_FEEDS_PER_SECOND;
+  if(spread > d->limits.interval)
+    spread = d->limits.interval;
   d->stats.entries_stored = 0;
   for(size_t i = 0; i < n; i++) {
     const struct store_feed *r = &rows[i];
@@ -764,7 +775,7 @@ static int load_feeds(struct daemon *d)
       if(r->next_due > 0)
         f->next_due = r->next_due;
       else if(d->mode == DAEMON_RUN)
-        f->next_due = schedule_first_due(now, f->interval, r->name);
+        f->next_due = schedule_first_due(now, spread, r->name);
       else
         f->next_due = now;
       f->disabled = r->disabled_reason != NULL;
