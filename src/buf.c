@@ -17,25 +17,25 @@ void buf_init(struct buf *b, size_t max)
 
 int buf_add(struct buf *b, const void *p, size_t n)
 {
-  if (n > b->max - b->len) {
+  if(n > b->max - b->len) {
     buf_free(b);
     return -EFBIG;
   }
-  if (b->len + n + 1 > b->cap) {
+  if(b->len + n + 1 > b->cap) {
     size_t cap = b->cap ? b->cap : 64;
     char *d;
 
-    while (cap < b->len + n + 1)
+    while(cap < b->len + n + 1)
       cap *= 2;
     d = realloc(b->data, cap);
-    if (!d) {
+    if(!d) {
       buf_free(b);
       return -ENOMEM;
     }
     b->data = d;
     b->cap = cap;
   }
-  if (n)
+  if(n)
     memcpy(b->data + b->len, p, n);
   b->len += n;
   b->data[b->len] = '\0';
@@ -49,7 +49,7 @@ int buf_adds(struct buf *b, const char *s)
 
 int buf_addc(struct buf *b, char c)
 {
-  if (b->len + 1 < b->cap) {
+  if(b->len + 1 < b->cap) {
     b->data[b->len++] = c;
     b->data[b->len] = '\0';
     return 0;
@@ -60,7 +60,7 @@ int buf_addc(struct buf *b, char c)
 void buf_reset(struct buf *b)
 {
   b->len = 0;
-  if (b->data)
+  if(b->data)
     b->data[0] = '\0';
 }
 
@@ -76,7 +76,7 @@ char *buf_steal(struct buf *b)
 {
   char *s = b->data;
 
-  if (!s)
+  if(!s)
     return strdup("");
   b->data = NULL;
   b->len = 0;

@@ -17,7 +17,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *userdata)
 {
   struct buf *b = userdata;
 
-  if (buf_add(b, p, size * n) != 0)
+  if(buf_add(b, p, size * n) != 0)
     return 0; /* curl aborts with CURLE_WRITE_ERROR */
   return size * n;
 }
@@ -33,7 +33,7 @@ int download_get(const char *url, size_t max_size, long timeout_s,
   char *type = NULL;
 
   memset(out, 0, sizeof(*out));
-  if (!curl) {
+  if(!curl) {
     snprintf(err, errlen, "%s: cannot start a transfer", url);
     return -ENOMEM;
   }
@@ -54,8 +54,8 @@ int download_get(const char *url, size_t max_size, long timeout_s,
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   res = curl_easy_perform(curl);
-  if (res != CURLE_OK) {
-    if (res == CURLE_WRITE_ERROR || res == CURLE_FILESIZE_EXCEEDED)
+  if(res != CURLE_OK) {
+    if(res == CURLE_WRITE_ERROR || res == CURLE_FILESIZE_EXCEEDED)
       snprintf(err, errlen, "%s: response larger than %zu bytes", url,
                max_size);
     else
@@ -73,7 +73,7 @@ int download_get(const char *url, size_t max_size, long timeout_s,
   out->len = body.len;
   out->body = buf_steal(&body);
   curl_easy_cleanup(curl);
-  if (!out->url || !out->body || (type && !out->content_type)) {
+  if(!out->url || !out->body || (type && !out->content_type)) {
     download_free(out);
     snprintf(err, errlen, "%s: out of memory", url);
     return -ENOMEM;
@@ -83,7 +83,7 @@ int download_get(const char *url, size_t max_size, long timeout_s,
 
 void download_free(struct download *d)
 {
-  if (!d)
+  if(!d)
     return;
   free(d->body);
   free(d->url);

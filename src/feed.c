@@ -13,7 +13,7 @@ struct feed *feed_new(void)
 {
   struct feed *feed = calloc(1, sizeof(*feed));
 
-  if (!feed)
+  if(!feed)
     return NULL;
   feed->updated = FEED_NO_DATE;
   return feed;
@@ -28,10 +28,10 @@ void feed_entry_clear(struct feed_entry *e)
   free(e->summary);
   free(e->content);
   free(e->image);
-  for (size_t i = 0; i < e->ncategories; i++)
+  for(size_t i = 0; i < e->ncategories; i++)
     free(e->categories[i]);
   free(e->categories);
-  for (size_t i = 0; i < e->nenclosures; i++) {
+  for(size_t i = 0; i < e->nenclosures; i++) {
     free(e->enclosures[i].url);
     free(e->enclosures[i].type);
   }
@@ -41,7 +41,7 @@ void feed_entry_clear(struct feed_entry *e)
 
 void feed_free(struct feed *feed)
 {
-  if (!feed)
+  if(!feed)
     return;
   free(feed->title);
   free(feed->link);
@@ -49,10 +49,10 @@ void feed_free(struct feed *feed)
   free(feed->id);
   free(feed->language);
   free(feed->author);
-  for (size_t i = 0; i < feed->nentries; i++)
+  for(size_t i = 0; i < feed->nentries; i++)
     feed_entry_clear(&feed->entries[i]);
   free(feed->entries);
-  for (size_t i = 0; i < feed->nwarnings; i++)
+  for(size_t i = 0; i < feed->nwarnings; i++)
     free(feed->warnings[i]);
   free(feed);
 }
@@ -61,11 +61,11 @@ struct feed_entry *feed_add_entry(struct feed *feed)
 {
   struct feed_entry *e;
 
-  if (feed->nentries == feed->entries_cap) {
+  if(feed->nentries == feed->entries_cap) {
     size_t cap = feed->entries_cap ? feed->entries_cap * 2 : 16;
     struct feed_entry *n = realloc(feed->entries, cap * sizeof(*n));
 
-    if (!n)
+    if(!n)
       return NULL;
     feed->entries = n;
     feed->entries_cap = cap;
@@ -91,20 +91,20 @@ int feed_warn(struct feed *feed, const char *fmt, ...)
   va_list ap;
   char *copy;
 
-  if (!feed)
+  if(!feed)
     return 0;
   va_start(ap, fmt);
   vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
-  for (size_t i = 0; i < feed->nwarnings; i++)
-    if (strcmp(feed->warnings[i], buf) == 0)
+  for(size_t i = 0; i < feed->nwarnings; i++)
+    if(strcmp(feed->warnings[i], buf) == 0)
       return 0;
-  if (feed->nwarnings == FEED_MAX_WARNINGS) {
+  if(feed->nwarnings == FEED_MAX_WARNINGS) {
     feed->warnings_dropped++;
     return 0;
   }
   copy = strdup(buf);
-  if (!copy)
+  if(!copy)
     return -ENOMEM;
   feed->warnings[feed->nwarnings++] = copy;
   return 0;
@@ -115,14 +115,14 @@ int feed_entry_add_category(struct feed_entry *e, const char *s)
   char **n;
   char *copy;
 
-  for (size_t i = 0; i < e->ncategories; i++)
-    if (strcmp(e->categories[i], s) == 0)
+  for(size_t i = 0; i < e->ncategories; i++)
+    if(strcmp(e->categories[i], s) == 0)
       return 0;
   copy = strdup(s);
-  if (!copy)
+  if(!copy)
     return -ENOMEM;
   n = realloc(e->categories, (e->ncategories + 1) * sizeof(*n));
-  if (!n) {
+  if(!n) {
     free(copy);
     return -ENOMEM;
   }
@@ -136,18 +136,18 @@ int feed_entry_add_enclosure(struct feed_entry *e, char *url, char *type,
 {
   struct feed_enclosure *n;
 
-  if (!url) {
+  if(!url) {
     free(type);
     return 0;
   }
-  for (size_t i = 0; i < e->nenclosures; i++)
-    if (strcmp(e->enclosures[i].url, url) == 0) {
+  for(size_t i = 0; i < e->nenclosures; i++)
+    if(strcmp(e->enclosures[i].url, url) == 0) {
       free(url);
       free(type);
       return 0;
     }
   n = realloc(e->enclosures, (e->nenclosures + 1) * sizeof(*n));
-  if (!n) {
+  if(!n) {
     free(url);
     free(type);
     return -ENOMEM;
@@ -162,7 +162,7 @@ int feed_entry_add_enclosure(struct feed_entry *e, char *url, char *type,
 
 const char *feed_format_name(enum feed_format format)
 {
-  switch (format) {
+  switch(format) {
   case FEED_FORMAT_RSS090:
     return "rss090";
   case FEED_FORMAT_RSS091:

@@ -24,7 +24,7 @@ static json_t *date_or_null(int64_t t)
 {
   char buf[DATE_RFC3339_SIZE];
 
-  if (t == FEED_NO_DATE || date_format_rfc3339(t, buf) != 0)
+  if(t == FEED_NO_DATE || date_format_rfc3339(t, buf) != 0)
     return json_null();
   return json_string(buf);
 }
@@ -66,10 +66,10 @@ static json_t *entry_object(const struct feed_entry *e)
   json_object_set_new(o, "summary", str_or_null(e->summary));
   json_object_set_new(o, "content", str_or_null(e->content));
   json_object_set_new(o, "image", str_or_null(e->image));
-  for (size_t i = 0; i < e->ncategories; i++)
+  for(size_t i = 0; i < e->ncategories; i++)
     json_array_append_new(cats, json_string(e->categories[i]));
   json_object_set_new(o, "categories", cats);
-  for (size_t i = 0; i < e->nenclosures; i++) {
+  for(size_t i = 0; i < e->nenclosures; i++) {
     const struct feed_enclosure *en = &e->enclosures[i];
     json_t *eo = json_object();
 
@@ -92,12 +92,12 @@ char *feed_json_dump(const struct feed *f)
   char *text;
 
   json_object_set_new(root, "feed", feed_object(f));
-  for (size_t i = 0; i < f->nentries; i++)
+  for(size_t i = 0; i < f->nentries; i++)
     json_array_append_new(entries, entry_object(&f->entries[i]));
   json_object_set_new(root, "entries", entries);
-  for (size_t i = 0; i < f->nwarnings; i++)
+  for(size_t i = 0; i < f->nwarnings; i++)
     json_array_append_new(warnings, json_string(f->warnings[i]));
-  if (f->warnings_dropped) {
+  if(f->warnings_dropped) {
     char more[64];
 
     snprintf(more, sizeof(more), "... and %zu more", f->warnings_dropped);
@@ -106,11 +106,11 @@ char *feed_json_dump(const struct feed *f)
   json_object_set_new(root, "warnings", warnings);
   text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
   json_decref(root);
-  if (!text)
+  if(!text)
     return NULL;
   /* jansson allocates with malloc by default; append the final newline. */
   out = NULL;
-  if (asprintf(&out, "%s\n", text) < 0)
+  if(asprintf(&out, "%s\n", text) < 0)
     out = NULL;
   free(text);
   return out;

@@ -20,8 +20,8 @@ void log_set_level(enum log_level level)
 
 int log_level_parse(const char *s, enum log_level *out)
 {
-  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-    if (strcmp(s, names[i]) == 0) {
+  for(size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    if(strcmp(s, names[i]) == 0) {
       *out = (enum log_level)i;
       return 0;
     }
@@ -37,20 +37,20 @@ static void emit(enum log_level level, const char *msg, const char *fmt,
   time_t now = time(NULL);
   int n;
 
-  if (level > current)
+  if(level > current)
     return;
   gmtime_r(&now, &tm);
   strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
   n = snprintf(line, sizeof(line), "time=%s level=%s msg=\"", stamp,
                names[level]);
-  for (const char *p = msg; *p && n < (int)sizeof(line) - 4; p++) {
-    if (*p == '"' || *p == '\\')
+  for(const char *p = msg; *p && n < (int)sizeof(line) - 4; p++) {
+    if(*p == '"' || *p == '\\')
       line[n++] = '\\';
     line[n++] = *p == '\n' ? ' ' : *p;
   }
   line[n++] = '"';
   line[n] = '\0';
-  if (fmt && n < (int)sizeof(line) - 2) {
+  if(fmt && n < (int)sizeof(line) - 2) {
     line[n++] = ' ';
     vsnprintf(line + n, sizeof(line) - n, fmt, ap);
   }

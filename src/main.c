@@ -32,31 +32,30 @@ static const char *config_file; /* -c FILE; NULL: ./freshet.conf */
 
 static void usage(FILE *out)
 {
-  fputs(
-      "usage: freshet [-c FILE] COMMAND [OPTIONS]\n"
-      "\n"
-      "commands:\n"
-      "  run                      the daemon, in the foreground\n"
-      "  poll [--all]             one poll of the due (or all) feeds, "
-      "publish, exit\n"
-      "  parse [--url URL] [--content-type TYPE] FILE|-|URL\n"
-      "                           print what freshet reads from one feed, as "
-      "JSON\n"
-      "  add URL [--name N] [--title T]\n"
-      "                           subscribe (finds the feed of a web page)\n"
-      "  remove NAME              unsubscribe\n"
-      "  list [--json]            subscriptions and their state\n"
-      "  import FILE.opml         subscribe to every feed of an OPML file\n"
-      "  export                   print the subscriptions as OPML\n"
-      "  render                   publish again from the database\n"
-      "  recent [-n N]            the recent-posts list\n"
-      "  check                    validate the configuration\n"
-      "\n"
-      "options:\n"
-      "  -c FILE        configuration file (default ./freshet.conf)\n"
-      "  -h, --help     this text\n"
-      "  -V, --version  print the version\n",
-      out);
+  fputs("usage: freshet [-c FILE] COMMAND [OPTIONS]\n"
+        "\n"
+        "commands:\n"
+        "  run                      the daemon, in the foreground\n"
+        "  poll [--all]             one poll of the due (or all) feeds, "
+        "publish, exit\n"
+        "  parse [--url URL] [--content-type TYPE] FILE|-|URL\n"
+        "                           print what freshet reads from one feed, as "
+        "JSON\n"
+        "  add URL [--name N] [--title T]\n"
+        "                           subscribe (finds the feed of a web page)\n"
+        "  remove NAME              unsubscribe\n"
+        "  list [--json]            subscriptions and their state\n"
+        "  import FILE.opml         subscribe to every feed of an OPML file\n"
+        "  export                   print the subscriptions as OPML\n"
+        "  render                   publish again from the database\n"
+        "  recent [-n N]            the recent-posts list\n"
+        "  check                    validate the configuration\n"
+        "\n"
+        "options:\n"
+        "  -c FILE        configuration file (default ./freshet.conf)\n"
+        "  -h, --help     this text\n"
+        "  -V, --version  print the version\n",
+        out);
 }
 
 /* Reads all of f, up to limit bytes. Returns 0 and a malloc'd buffer,
@@ -146,8 +145,7 @@ static struct store *open_store(const struct config *cfg, const char *cmd)
 }
 
 /* Downloads url and returns its body in *dl, or prints why not. */
-static int fetch_document(const char *cmd, const char *url,
-                          struct download *dl)
+static int fetch_document(const char *cmd, const char *url, struct download *dl)
 {
   char err[512];
 
@@ -156,8 +154,7 @@ static int fetch_document(const char *cmd, const char *url,
     return -EIO;
   }
   if(dl->status < 200 || dl->status > 299) {
-    fprintf(stderr, "freshet %s: %s: HTTP status %ld\n", cmd, url,
-            dl->status);
+    fprintf(stderr, "freshet %s: %s: HTTP status %ld\n", cmd, url, dl->status);
     download_free(dl);
     return -EIO;
   }
@@ -376,8 +373,9 @@ static int cmd_add(int argc, char **argv)
     return EXIT_USAGE;
   }
   if(name && !config_valid_name(name)) {
-    fprintf(stderr, "freshet add: '%s' is not a valid name (letters, digits, "
-                    "'.', '_', '-'; at most 64)\n",
+    fprintf(stderr,
+            "freshet add: '%s' is not a valid name (letters, digits, "
+            "'.', '_', '-'; at most 64)\n",
             name);
     return EXIT_USAGE;
   }
@@ -392,8 +390,10 @@ static int cmd_add(int argc, char **argv)
   if(name) {
     snprintf(unique, sizeof(unique), "%s", name);
   } else {
-    make_name(title ? title : feed->title ? feed->title : feed_url, base,
-              sizeof(base));
+    make_name(title         ? title
+              : feed->title ? feed->title
+                            : feed_url,
+              base, sizeof(base));
     snprintf(unique, sizeof(unique), "%s", base);
     for(int i = 2; config_find_feed(cfg, unique) && i < 1000; i++)
       snprintf(unique, sizeof(unique), "%s-%d", base, i);
@@ -684,8 +684,7 @@ static int cmd_recent(int argc, char **argv)
 
     ago_format(items[i].date, now, ago, sizeof(ago));
     printf("%s\n    %s · %s\n", items[i].title ? items[i].title : "(untitled)",
-           items[i].feed_title ? items[i].feed_title : items[i].feed_name,
-           ago);
+           items[i].feed_title ? items[i].feed_title : items[i].feed_name, ago);
   }
   if(n == 0)
     printf("no posts yet\n");
@@ -737,10 +736,10 @@ static const struct command {
   const char *name;
   int (*fn)(int argc, char **argv);
 } commands[] = {
-    {"run", cmd_run},         {"poll", cmd_poll},     {"parse", cmd_parse},
-    {"add", cmd_add},         {"remove", cmd_remove}, {"list", cmd_list},
-    {"import", cmd_import},   {"export", cmd_export}, {"render", cmd_render},
-    {"recent", cmd_recent},   {"check", cmd_check},
+    {"run", cmd_run},       {"poll", cmd_poll},     {"parse", cmd_parse},
+    {"add", cmd_add},       {"remove", cmd_remove}, {"list", cmd_list},
+    {"import", cmd_import}, {"export", cmd_export}, {"render", cmd_render},
+    {"recent", cmd_recent}, {"check", cmd_check},
 };
 
 int main(int argc, char **argv)

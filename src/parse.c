@@ -48,13 +48,13 @@ static int derive_id(struct feed_entry *e)
   char hex[17];
   uint64_t h = HASH_SEED;
 
-  if (e->link) {
+  if(e->link) {
     e->id = strdup(e->link);
     return e->id ? 0 : -ENOMEM;
   }
   h = hash_str(h, e->title);
   h = hash_bytes(h, &e->published, sizeof(e->published));
-  if (!e->title && e->published == FEED_NO_DATE) {
+  if(!e->title && e->published == FEED_NO_DATE) {
     h = hash_str(h, e->summary);
     h = hash_str(h, e->content);
   }
@@ -73,7 +73,7 @@ static size_t *id_slot(struct id_set *set, const struct feed *feed,
 {
   size_t i = hash_bytes(HASH_SEED, id, strlen(id)) & set->mask;
 
-  while (set->slots[i] && strcmp(feed->entries[set->slots[i] - 1].id, id) != 0)
+  while(set->slots[i] && strcmp(feed->entries[set->slots[i] - 1].id, id) != 0)
     i = (i + 1) & set->mask;
   return &set->slots[i];
 }
@@ -87,26 +87,26 @@ static int unique_ids(struct feed *feed)
   size_t cap = 16;
   int rc = 0;
 
-  while (cap < feed->nentries * 2)
+  while(cap < feed->nentries * 2)
     cap *= 2;
   set.slots = calloc(cap, sizeof(*set.slots));
-  if (!set.slots)
+  if(!set.slots)
     return -ENOMEM;
   set.mask = cap - 1;
-  for (size_t i = 0; i < feed->nentries;) {
+  for(size_t i = 0; i < feed->nentries;) {
     struct feed_entry *e = &feed->entries[i];
     size_t *slot;
 
-    if (!e->id && (rc = derive_id(e)) != 0)
+    if(!e->id && (rc = derive_id(e)) != 0)
       break;
     slot = id_slot(&set, feed, e->id);
-    if (*slot) {
+    if(*slot) {
       const struct feed_entry *first = &feed->entries[*slot - 1];
       uint64_t fp = entry_fingerprint(e);
       char hex[17];
       char *renamed;
 
-      if (fp == entry_fingerprint(first)) {
+      if(fp == entry_fingerprint(first)) {
         feed_warn(feed, "entry '%.80s' repeated; the copy was dropped", e->id);
         feed_remove_entry(feed, i);
         continue;
@@ -116,14 +116,14 @@ static int unique_ids(struct feed *feed)
                 "renamed",
                 e->id);
       hash_hex(fp, hex);
-      if (asprintf(&renamed, "%s#%s", e->id, hex) < 0) {
+      if(asprintf(&renamed, "%s#%s", e->id, hex) < 0) {
         rc = -ENOMEM;
         break;
       }
       free(e->id);
       e->id = renamed;
       slot = id_slot(&set, feed, e->id);
-      if (*slot) {
+      if(*slot) {
         /* Same text under the same id twice: a repeat after all. */
         feed_remove_entry(feed, i);
         continue;
@@ -139,15 +139,15 @@ static int unique_ids(struct feed *feed)
 /* Atom and JSON Feed say an entry without an author has the feed's. */
 static int inherit_author(struct feed *feed)
 {
-  if (!feed->author || (feed->format != FEED_FORMAT_ATOM03 &&
-                        feed->format != FEED_FORMAT_ATOM10 &&
-                        feed->format != FEED_FORMAT_JSON10 &&
-                        feed->format != FEED_FORMAT_JSON11))
+  if(!feed->author ||
+     (feed->format != FEED_FORMAT_ATOM03 &&
+      feed->format != FEED_FORMAT_ATOM10 &&
+      feed->format != FEED_FORMAT_JSON10 && feed->format != FEED_FORMAT_JSON11))
     return 0;
-  for (size_t i = 0; i < feed->nentries; i++)
-    if (!feed->entries[i].author) {
+  for(size_t i = 0; i < feed->nentries; i++)
+    if(!feed->entries[i].author) {
       feed->entries[i].author = strdup(feed->author);
-      if (!feed->entries[i].author)
+      if(!feed->entries[i].author)
         return -ENOMEM;
     }
   return 0;
@@ -155,8 +155,8 @@ static int inherit_author(struct feed *feed)
 
 static bool looks_like_json(const char *s, size_t len)
 {
-  for (size_t i = 0; i < len; i++) {
-    if (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')
+  for(size_t i = 0; i < len; i++) {
+    if(s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')
       continue;
     return s[i] == '{' || s[i] == '[';
   }
@@ -175,26 +175,26 @@ int parse_feed(const char *data, size_t len, const char *url,
   int rc;
 
   *out = NULL;
-  if (errlen)
+  if(errlen)
     err[0] = '\0';
-  if (len > PARSE_MAX_INPUT) {
+  if(len > PARSE_MAX_INPUT) {
     snprintf(err, errlen, "document of %zu bytes is over the %u-byte limit",
              len, PARSE_MAX_INPUT);
     return -EFBIG;
   }
   feed = feed_new();
-  if (!feed)
+  if(!feed)
     return -ENOMEM;
   rc = charset_to_utf8(data, len, content_type, feed, &utf8, &utf8_len);
-  if (rc != 0)
+  if(rc != 0)
     goto out;
-  if (looks_like_json(utf8, utf8_len)) {
+  if(looks_like_json(utf8, utf8_len)) {
     rc = parse_json(utf8, utf8_len, url, feed, err, errlen);
   } else {
     rc = xmlfix_repair(utf8, utf8_len, feed, &fixed, &fixed_len);
-    if (rc != 0)
+    if(rc != 0)
       goto out;
-    if (fixed_len == 0) {
+    if(fixed_len == 0) {
       snprintf(err, errlen, "found %s, not a feed",
                utf8_len ? "no markup (plain text)" : "an empty document");
       rc = -EINVAL;
@@ -202,15 +202,15 @@ int parse_feed(const char *data, size_t len, const char *url,
     }
     rc = parse_xml(fixed, fixed_len, url, feed, err, errlen);
   }
-  if (rc == 0)
+  if(rc == 0)
     rc = inherit_author(feed);
-  if (rc == 0)
+  if(rc == 0)
     rc = unique_ids(feed);
 out:
   free(utf8);
   free(fixed);
-  if (rc != 0) {
-    if (rc == -ENOMEM && errlen)
+  if(rc != 0) {
+    if(rc == -ENOMEM && errlen)
       snprintf(err, errlen, "out of memory");
     feed_free(feed);
     return rc;

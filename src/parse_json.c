@@ -37,7 +37,7 @@ static char *url_of(json_t *o, const char *key, const char *base)
   const char *s = get_str(o, key);
   char *abs = s ? url_resolve(base, s) : NULL;
 
-  if (abs && url_is_absolute(abs) && !url_is_safe(abs, false)) {
+  if(abs && url_is_absolute(abs) && !url_is_safe(abs, false)) {
     free(abs);
     return NULL;
   }
@@ -53,8 +53,8 @@ static char *authors_of(json_t *o)
   size_t i;
   json_t *a;
 
-  if (!json_is_array(list) || json_array_size(list) == 0) {
-    if (!json_is_object(one))
+  if(!json_is_array(list) || json_array_size(list) == 0) {
+    if(!json_is_object(one))
       return NULL;
     return text_of(one, "name");
   }
@@ -63,18 +63,18 @@ static char *authors_of(json_t *o)
     char *name = json_is_object(a) ? text_of(a, "name") : NULL;
     char *next;
 
-    if (!name)
+    if(!name)
       continue;
-    if (!joined) {
+    if(!joined) {
       joined = name;
       continue;
     }
-    if (asprintf(&next, "%s, %s", joined, name) < 0)
+    if(asprintf(&next, "%s, %s", joined, name) < 0)
       next = NULL;
     free(joined);
     free(name);
     joined = next;
-    if (!joined)
+    if(!joined)
       return NULL;
   }
   return joined;
@@ -93,49 +93,49 @@ static int read_item(struct feed *feed, json_t *item, const char *base)
   char *img = NULL;
   size_t i;
 
-  if (!json_is_object(item)) {
+  if(!json_is_object(item)) {
     feed_warn(feed, "item that is not an object ignored");
     return 0;
   }
   e = feed_add_entry(feed);
-  if (!e)
+  if(!e)
     return -ENOMEM;
   v = json_object_get(item, "id");
-  if (json_is_string(v))
+  if(json_is_string(v))
     e->id = field_text(json_string_value(v), json_string_length(v), false);
-  else if (json_is_integer(v) &&
-           asprintf(&e->id, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0)
+  else if(json_is_integer(v) &&
+          asprintf(&e->id, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0)
     e->id = NULL;
   e->link = url_of(item, "url", base);
-  if (!e->link)
+  if(!e->link)
     e->link = url_of(item, "external_url", base);
   e->title = text_of(item, "title");
   s = get_str(item, "content_html");
-  if (s)
+  if(s)
     e->content = field_html(s, strlen(s), true, e->link ? e->link : base, &img);
   s = get_str(item, "content_text");
-  if (s && !e->content)
+  if(s && !e->content)
     e->content = field_html(s, strlen(s), false, NULL, NULL);
   s = get_str(item, "summary");
-  if (s)
+  if(s)
     e->summary = field_html(s, strlen(s), false, NULL, NULL);
   e->published = date_of(feed, item, "date_published");
   e->updated = date_of(feed, item, "date_modified");
   e->author = authors_of(item);
   e->image = url_of(item, "image", base);
-  if (!e->image)
+  if(!e->image)
     e->image = url_of(item, "banner_image", base);
-  if (e->image && !url_is_safe(e->image, true)) {
+  if(e->image && !url_is_safe(e->image, true)) {
     free(e->image);
     e->image = NULL;
   }
-  if (!e->image) {
+  if(!e->image) {
     e->image = img;
     img = NULL;
   }
   free(img);
   v = json_object_get(item, "tags");
-  if (json_is_array(v)) {
+  if(json_is_array(v)) {
     json_t *tag;
 
     json_array_foreach(v, i, tag)
@@ -144,7 +144,7 @@ static int read_item(struct feed *feed, json_t *item, const char *base)
                                                  json_string_length(tag), false)
                                     : NULL;
 
-      if (t && feed_entry_add_category(e, t) != 0) {
+      if(t && feed_entry_add_category(e, t) != 0) {
         free(t);
         return -ENOMEM;
       }
@@ -152,7 +152,7 @@ static int read_item(struct feed *feed, json_t *item, const char *base)
     }
   }
   v = json_object_get(item, "attachments");
-  if (json_is_array(v)) {
+  if(json_is_array(v)) {
     json_t *att;
 
     json_array_foreach(v, i, att)
@@ -160,16 +160,16 @@ static int read_item(struct feed *feed, json_t *item, const char *base)
       json_t *size;
       char *type;
 
-      if (!json_is_object(att))
+      if(!json_is_object(att))
         continue;
       size = json_object_get(att, "size_in_bytes");
       type =
           get_str(att, "mime_type") ? strdup(get_str(att, "mime_type")) : NULL;
-      if (feed_entry_add_enclosure(e, url_of(att, "url", base), type,
-                                   json_is_integer(size) &&
-                                           json_integer_value(size) >= 0
-                                       ? json_integer_value(size)
-                                       : -1) != 0)
+      if(feed_entry_add_enclosure(e, url_of(att, "url", base), type,
+                                  json_is_integer(size) &&
+                                          json_integer_value(size) >= 0
+                                      ? json_integer_value(size)
+                                      : -1) != 0)
         return -ENOMEM;
     }
   }
@@ -188,14 +188,14 @@ int parse_json(const char *doc, size_t len, const char *url, struct feed *feed,
   size_t i;
   int rc = 0;
 
-  if (!root) {
+  if(!root) {
     snprintf(err, errlen, "found broken JSON (line %d: %s), not a feed",
              jerr.line, jerr.text);
     return -EINVAL;
   }
   version = json_is_object(root) ? get_str(root, "version") : NULL;
-  if (!version ||
-      strncmp(version, JSONFEED_PREFIX, strlen(JSONFEED_PREFIX)) != 0) {
+  if(!version ||
+     strncmp(version, JSONFEED_PREFIX, strlen(JSONFEED_PREFIX)) != 0) {
     snprintf(err, errlen,
              "found JSON that is not a JSON Feed (no "
              "\"version\": \"" JSONFEED_PREFIX "...\")");
@@ -212,19 +212,19 @@ int parse_json(const char *doc, size_t len, const char *url, struct feed *feed,
   feed->language = text_of(root, "language");
   feed->author = authors_of(root);
   items = json_object_get(root, "items");
-  if (!json_is_array(items)) {
+  if(!json_is_array(items)) {
     feed_warn(feed, "JSON Feed without an \"items\" array");
     items = NULL;
   }
   json_array_foreach(items, i, item)
   {
-    if (i >= PARSE_MAX_ENTRIES) {
+    if(i >= PARSE_MAX_ENTRIES) {
       feed_warn(feed, "more than %d entries; the rest were ignored",
                 PARSE_MAX_ENTRIES);
       break;
     }
     rc = read_item(feed, item, base);
-    if (rc != 0)
+    if(rc != 0)
       break;
   }
   json_decref(root);
