@@ -85,6 +85,60 @@ void feed_remove_entry(struct feed *feed, size_t i)
   feed->nentries--;
 }
 
+/* Length of the UTF-8 sequence starting at s, or 0 when it is invalid or
+ * cut short. */
+static size_t utf8_seq(const unsigned char *s)
+{
+  size_t n;
+  unsigned min;
+  unsigned cp;
+
+  if(s[0] < 0x80)
+    return 1;
+  if(s[0] >= 0xc2 && s[0] <= 0xdf) {
+    n = 2;
+    min = 0x80;
+    cp = s[0] & 0x1f;
+  } else if(s[0] >= 0xe0 && s[0] <= 0xef) {
+    n = 3;
+    min = 0x800;
+    cp = s[0] & 0x0f;
+  } else if(s[0] >= 0xf0 && s[0] <= 0xf4) {
+    n = 4;
+    min = 0x10000;
+    cp = s[0] & 0x07;
+  } else {
+    return 0;
+  }
+  for(size_t i = 1; i < n; i++) {
+    if((s[i] & 0xc0) != 0x80)
+      return 0;
+    cp = (cp << 6) | (s[i] & 0x3f);
+  }
+  if(cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return n;
+}
+
+void feed_utf8_clean(char *s)
+{
+  unsigned char *in = (unsigned char *)s;
+  unsigned char *out = in;
+
+  while(*in) {
+    size_t n = utf8_seq(in);
+
+    if(n == 0) {
+      in++;
+      continue;
+    }
+    memmove(out, in, n);
+    out += n;
+    in += n;
+  }
+  *out = '\0';
+}
+
 int feed_warn(struct feed *feed, const char *fmt, ...)
 {
   char buf[256];
@@ -96,6 +150,9 @@ int feed_warn(struct feed *feed, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(buf, sizeof(buf), fmt, ap);
   va_end(ap);
+  /* Quoted excerpts are cut by byte count ("%.60s"); keep whole
+   * characters only. */
+  feed_utf8_clean(buf);
   for(size_t i = 0; i < feed->nwarnings; i++)
     if(strcmp(feed->warnings[i], buf) == 0)
       return 0;

@@ -94,6 +94,10 @@ void feed_entry_clear(struct feed_entry *entry);
 int feed_warn(struct feed *feed, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Drops every byte of s that is not part of a valid UTF-8 sequence (text
+ * cut by byte count, for messages). */
+void feed_utf8_clean(char *s);
+
 /* Appends a copy of s to the entry's categories unless already present.
  * Returns 0, or -ENOMEM. */
 int feed_entry_add_category(struct feed_entry *entry, const char *s);

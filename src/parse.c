@@ -209,6 +209,8 @@ int parse_feed(const char *data, size_t len, const char *url,
 out:
   free(utf8);
   free(fixed);
+  if(errlen)
+    feed_utf8_clean(err);
   if(rc != 0) {
     if(rc == -ENOMEM && errlen)
       snprintf(err, errlen, "out of memory");

@@ -1115,6 +1115,7 @@ int parse_xml(const char *doc, size_t len, const char *url, struct feed *feed,
   xmlParseDocument(ctxt);
   finish(r);
 
+  feed_utf8_clean(r->root_name);
   if(feed->format == FEED_FORMAT_UNKNOWN) {
     if(!r->root_seen)
       snprintf(err, errlen, "found no XML elements, not a feed");

@@ -379,6 +379,21 @@ static void test_undeclared_prefixes_still_read(void **state)
   feed_free(feed);
 }
 
+static void test_warnings_stay_valid_utf8(void **state)
+{
+  /* The quoted date is cut at 60 bytes, inside a three-byte character. */
+  static const char doc[] =
+      "<rss version=\"2.0\"><channel><title>t</title><item><title>a</title>"
+      "<pubDate>aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "\xe2\x82\xac\xe2\x82\xac</pubDate></item></channel></rss>";
+  struct feed *feed = parse_ok(doc, NULL);
+
+  (void)state;
+  assert_int_equal(feed->nwarnings, 1);
+  assert_non_null(strstr(feed->warnings[0], "aaaa' left empty"));
+  feed_free(feed);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -397,6 +412,7 @@ int main(void)
       cmocka_unit_test(test_scheduler_hints),
       cmocka_unit_test(test_one_image_per_entry_best_source_wins),
       cmocka_unit_test(test_undeclared_prefixes_still_read),
+      cmocka_unit_test(test_warnings_stay_valid_utf8),
   };
 
   parse_init();
