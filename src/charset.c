@@ -36,8 +36,8 @@
 #include <string.h>
 
 /* How far into the document the XML declaration is looked for (junk such as
- * PHP warnings may come first). */
-#define CHARSET_DECL_WINDOW 4096
+ * PHP warnings may come first); the same in xmlfix.c. */
+#define CHARSET_DECL_WINDOW 16384
 /* Room for a label; longer values are never valid labels. */
 #define CHARSET_LABEL_MAX 64
 
@@ -541,6 +541,23 @@ static int clean_utf8(struct out *b, const unsigned char *s, size_t n,
       i++;
       continue;
     }
+    /* Well-formed 2- and 3-byte sequences that need no other check (most
+     * non-Latin text) are copied at once. */
+    if(s[i] >= 0xC3 && s[i] <= 0xDF && n - i >= 2 &&
+       (s[i + 1] & 0xC0) == 0x80) {
+      d[o++] = s[i++];
+      d[o++] = s[i++];
+      continue;
+    }
+    if((s[i] & 0xF0) == 0xE0 && n - i >= 3 && (s[i + 1] & 0xC0) == 0x80 &&
+       (s[i + 2] & 0xC0) == 0x80 && (s[i] != 0xE0 || s[i + 1] >= 0xA0) &&
+       (s[i] != 0xED || s[i + 1] < 0xA0) &&
+       (s[i] != 0xEF || s[i + 1] != 0xBF || s[i + 2] < 0xBE)) {
+      memcpy(d + o, s + i, 3);
+      o += 3;
+      i += 3;
+      continue;
+    }
     len = utf8_seq(s + i, n - i, &cp);
     if(len < 0) {
       i += (size_t)-len;
@@ -803,10 +820,24 @@ static size_t http_charset(const char *ct, char *buf, size_t size)
   return 0;
 }
 
-/* Finds an ASCII XML declaration near the start of s (after junk such as
- * PHP warnings, but not after a comment, CDATA section or DOCTYPE) and
- * copies its encoding into buf (size bytes). Returns the label's length; 0
- * when there is none. */
+/* Returns nonzero when the len bytes before an XML declaration may be junk
+ * (blank lines, PHP warnings): no comment, CDATA section or DOCTYPE and no
+ * feed's root element, after which "<?xml" is content, not the start. */
+static int junk_only(const char *s, size_t len)
+{
+  static const char *const marks[] = {"<!--",      "<![CDATA[", "<!DOCTYPE",
+                                      "<!doctype", "<rss",      "<feed",
+                                      "<rdf:RDF",  "<opml"};
+
+  for(size_t k = 0; k < sizeof(marks) / sizeof(marks[0]); k++)
+    if(memmem(s, len, marks[k], strlen(marks[k])))
+      return 0;
+  return 1;
+}
+
+/* Finds an ASCII XML declaration near the start of s (junk_only may come
+ * before it) and copies its encoding into buf (size bytes). Returns the label's
+ * length; 0 when there is none. */
 static size_t decl_encoding(const unsigned char *s, size_t n, char *buf,
                             size_t size)
 {
@@ -826,7 +857,7 @@ static size_t decl_encoding(const unsigned char *s, size_t n, char *buf,
     if(is_space(p[5]))
       break;
   }
-  if(memmem(s, (size_t)(p - s), "<!", 2))
+  if(!junk_only((const char *)s, (size_t)(p - s)))
     return 0;
   end = memmem(p, n - (size_t)(p - s), "?>", 2);
   if(!end)
@@ -887,12 +918,10 @@ static enum text_kind text_kind(const unsigned char *s, size_t n)
 /* Settles a disagreement between the HTTP charset and the declaration: the
  * HTTP one wins (RFC 7303) unless one of them is UTF-8 and the bytes say
  * otherwise. Returns the encoding to use; *rc gets feed_warn's result. */
-static const struct encoding *settle(const unsigned char *s, size_t n,
-                                     const struct encoding *http,
-                                     const char *hlabel,
-                                     const struct encoding *decl,
-                                     const char *dlabel, struct feed *feed,
-                                     int *rc)
+static const struct encoding *
+settle(const unsigned char *s, size_t n, const struct encoding *http,
+       const char *hlabel, const struct encoding *decl, const char *dlabel,
+       struct feed *feed, int *rc)
 {
   const struct encoding *utf8 = &encodings[E_UTF8];
 
@@ -921,9 +950,27 @@ static const struct encoding *settle(const unsigned char *s, size_t n,
   return http;
 }
 
-static const char *wide_name(const struct encoding *enc)
+/* Resolves a label from the HTTP header or the declaration (what says
+ * which). Returns its encoding, or NULL when the label is unknown (then
+ * *unknown points at it, unless an earlier one is there already) or names
+ * UTF-16 or UTF-32 (the document has already proved not to be; *rc gets
+ * feed_warn's result). */
+static const struct encoding *resolve(const char *label, const char *what,
+                                      struct feed *feed, const char **unknown,
+                                      int *rc)
 {
-  return enc->unit == 2 ? "UTF-16" : "UTF-32";
+  const struct encoding *enc = lookup(label);
+
+  if(!enc) {
+    if(!*unknown)
+      *unknown = label;
+    return NULL;
+  }
+  if(enc->unit == 1)
+    return enc;
+  *rc = feed_warn(feed, "%s '%s' ignored: document is not %s", what, label,
+                  enc->unit == 2 ? "UTF-16" : "UTF-32");
+  return NULL;
 }
 
 /* Chooses the encoding of s; sets *enc and *bom (bytes to skip). Returns 0
@@ -943,37 +990,26 @@ static int choose(const unsigned char *s, size_t n, const char *ct,
   if(*enc)
     return 0;
   /* From here on the document is known not to be UTF-16 or UTF-32. */
-  if(ct && http_charset(ct, hlabel, sizeof(hlabel)) > 0) {
-    http = lookup(hlabel);
-    if(!http)
-      unknown = hlabel;
-    else if(http->unit > 1)
-      rc = feed_warn(feed, "HTTP charset '%s' ignored: document is not %s",
-                     hlabel, wide_name(http));
-    if(rc < 0)
-      return rc;
-    if(http && http->unit > 1)
-      http = NULL;
+  if(ct && http_charset(ct, hlabel, sizeof(hlabel)) > 0)
+    http = resolve(hlabel, "HTTP charset", feed, &unknown, &rc);
+  if(rc == 0 && decl_encoding(s, n, dlabel, sizeof(dlabel)) > 0)
+    decl = resolve(dlabel, "declared encoding", feed, &unknown, &rc);
+  if(rc < 0)
+    return rc;
+  if(!http && !decl) {
+    *enc = &encodings[E_UTF8];
+    if(unknown)
+      rc = feed_warn(feed, "unknown encoding '%s', read as UTF-8", unknown);
+    return rc;
   }
-  if(decl_encoding(s, n, dlabel, sizeof(dlabel)) > 0) {
-    decl = lookup(dlabel);
-    if(!decl && !unknown)
-      unknown = dlabel;
-    else if(decl && decl->unit > 1)
-      rc = feed_warn(feed,
-                     "declared encoding '%s' ignored: document is not %s",
-                     dlabel, wide_name(decl));
-    if(rc < 0)
-      return rc;
-    if(decl && decl->unit > 1)
-      decl = NULL;
+  if(!http) {
+    *enc = decl;
+    if(unknown == hlabel) /* the HTTP label was the unknown one */
+      rc = feed_warn(feed, "unknown HTTP charset '%s' ignored", hlabel);
+    return rc;
   }
-  *enc = http ? http : decl ? decl : &encodings[E_UTF8];
-  if(unknown && unknown == hlabel && (http || decl))
-    rc = feed_warn(feed, "unknown HTTP charset '%s' ignored", hlabel);
-  else if(unknown && !http)
-    rc = feed_warn(feed, "unknown encoding '%s', read as UTF-8", unknown);
-  if(rc == 0 && http && decl && http != decl)
+  *enc = http;
+  if(decl && decl != http)
     *enc = settle(s, n, http, hlabel, decl, dlabel, feed, &rc);
   return rc;
 }

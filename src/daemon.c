@@ -906,9 +906,18 @@ static void on_signal(uv_signal_t *s, int signum)
   }
 }
 
+/* Every minute: fresh "N mins ago", and the health /healthz reports. A
+ * daemon with nothing in flight and nothing overdue is keeping up even
+ * when no feed was due for a while. */
 static void on_republish(uv_timer_t *t)
 {
-  publish_now(t->data, false);
+  struct daemon *d = t->data;
+  const struct schedule_slot *top = schedule_peek(&d->heap);
+
+  publish_now(d, false);
+  if(d->active == 0 && (!top || top->due > now_s()))
+    d->stats.last_cycle = now_s();
+  update_stats(d);
 }
 
 static void close_one(uv_handle_t *h)
@@ -1089,6 +1098,7 @@ int daemon_main(const char *config_file, enum daemon_mode mode)
     d.exit_code = 1;
     begin_shutdown(&d, "error");
   } else {
+    update_stats(&d);
     log_info("started", "feeds=%zu mode=%s database=%s", d.nfeeds,
              mode == DAEMON_RUN ? "run" : "poll", db);
     if(mode == DAEMON_RUN)

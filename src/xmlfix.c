@@ -9,10 +9,12 @@
  *
  * Decisions beyond the header's contract:
  * - Markup is '<' followed by a name ("<a", "</a", "<?xml"), "<!--",
- *   "<![CDATA[" or "<!DOCTYPE". Any other '<' is escaped, "<!ENTITY"
- *   outside a DOCTYPE included, so no declaration survives.
- * - A DOCTYPE is removed wherever it appears; its entities then count as
- *   unknown names, so "&lol9;" becomes the text "&lol9;".
+ *   "<![CDATA[" or, before the root element, "<!DOCTYPE". Any other '<' is
+ *   escaped, "<!ENTITY" outside a DOCTYPE included, so no declaration
+ *   survives.
+ * - The DOCTYPE is removed; its entities then count as unknown names, so
+ *   "&lol9;" becomes the text "&lol9;". After the root element has started
+ *   a DOCTYPE is no markup: its '<' is escaped like any other.
  * - Entity names are taken only with their ';' (no legacy "&copy" forms):
  *   "?a=1&copy=2" in a URL must stay as it is.
  * - Character references: those to C1 controls are windows-1252 mistakes
@@ -21,9 +23,16 @@
  *   but tab, LF and CR; DEL; U+FFFE, U+FFFF; C1 slots windows-1252 leaves
  *   empty) are removed; those to no character at all (0, surrogates, above
  *   U+10FFFF) become U+FFFD, as in HTML. "&#X41;" is written "&#x41;".
- * - Junk before the XML declaration is dropped when the declaration is in
- *   the first XMLFIX_DECL_WINDOW bytes and no "<!" comes before it (else a
- *   "<?xml" inside an early CDATA section would cut the document).
+ * - Junk before the XML declaration (PHP error messages, blank lines) is
+ *   dropped when the declaration is in the first XMLFIX_JUNK_WINDOW bytes
+ *   and no comment, CDATA section, DOCTYPE or feed's root element comes
+ *   before it (after those, "<?xml" is content). It is reported even when
+ *   it is only whitespace: a declaration not at the start makes the
+ *   document ill-formed for strict readers.
+ * - Before the root element (the prolog) only whitespace, comments and
+ *   PIs are kept: libxml2 gives up on a document with text there, even in
+ *   recover mode. HTML tags shortly before a feed's root element (rss,
+ *   feed, RDF, opml) are junk as well.
  */
 #include "xmlfix.h"
 
@@ -32,25 +41,28 @@
 #include <errno.h>
 #include <libxml/HTMLparser.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* How far into the document the XML declaration is looked for. */
-#define XMLFIX_DECL_WINDOW 4096
-/* Longest entity name looked up (HTML 4's longest is 8). */
-#define XMLFIX_NAME_MAX 31
+/* How much junk may come before the XML declaration or the root element
+ * (PHP error messages); the same in charset.c. */
+#define XMLFIX_JUNK_WINDOW 16384
+/* Longest entity name there is (HTML 4's "thetasym"). */
+#define XMLFIX_NAME_MAX 8
+/* Slots of the per-document memo of entity lookups. */
+#define XMLFIX_MEMO 32
 /* Room for the first offending reference quoted in a warning. */
 #define XMLFIX_QUOTE_MAX 24
 
 enum {
-  FIX_JUNK = 1 << 0,
-  FIX_AMP = 1 << 1,
-  FIX_LT = 1 << 2,
-  FIX_DOCTYPE = 1 << 3,
-  FIX_HTML = 1 << 4,
-  FIX_BADREF = 1 << 5,
-  FIX_C1REF = 1 << 6,
+  FIX_JUNK_DECL = 1 << 0, /* before the XML declaration */
+  FIX_JUNK = 1 << 1,      /* before the root element */
+  FIX_AMP = 1 << 2,
+  FIX_LT = 1 << 3,
+  FIX_DOCTYPE = 1 << 4,
+  FIX_HTML = 1 << 5,
+  FIX_BADREF = 1 << 6,
+  FIX_C1REF = 1 << 7,
 };
 
 enum markup {
@@ -62,6 +74,12 @@ enum markup {
   M_DOCTYPE,
 };
 
+/* One remembered lookup: libxml2 scans its 253 names each time. */
+struct memo {
+  char name[XMLFIX_NAME_MAX + 1];
+  uint32_t value; /* 0: not an HTML entity */
+};
+
 struct fix {
   const char *s;
   size_t n;
@@ -69,11 +87,13 @@ struct fix {
   size_t len;
   size_t cap; /* counts the byte kept for the final NUL */
   int rc;     /* -ENOMEM once an append failed; appends then do nothing */
+  int prolog; /* before the root element */
   unsigned flags;
   /* The first of each kind of repair, for the warnings. */
   char html[XMLFIX_QUOTE_MAX];
   char badref[XMLFIX_QUOTE_MAX];
   char c1ref[XMLFIX_QUOTE_MAX];
+  struct memo memo[XMLFIX_MEMO];
 };
 
 /* windows-1252 bytes 0x80-0x9F; 0 where it defines no character. */
@@ -112,7 +132,7 @@ static void put(struct fix *f, const char *p, size_t len)
   f->len += len;
 }
 
-/* Keeps a printable copy of the first len bytes of p in dst, for a
+/* Keeps the first len bytes of p, an ASCII reference, in dst for a
  * warning. */
 static void quote(char *dst, const char *p, size_t len)
 {
@@ -166,15 +186,19 @@ static int name_start(const char *p, size_t rest)
          (cp >= 0xFDF0 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0xEFFFF);
 }
 
-/* Returns what the '<' at p (rest bytes left) starts. */
-static enum markup classify(const char *p, size_t rest)
+/* Returns what the '<' at p (rest bytes left) starts. A DOCTYPE is markup
+ * only in the prolog, the only place libxml2 reads one. */
+static enum markup classify(const char *p, size_t rest, int prolog)
 {
-  if(rest >= 4 && !memcmp(p, "<!--", 4))
-    return M_COMMENT;
-  if(rest >= 9 && !memcmp(p, "<![CDATA[", 9))
-    return M_CDATA;
-  if(rest >= 9 && !strncasecmp(p, "<!DOCTYPE", 9))
-    return M_DOCTYPE;
+  if(rest >= 2 && p[1] == '!') {
+    if(rest >= 4 && !memcmp(p, "<!--", 4))
+      return M_COMMENT;
+    if(rest >= 9 && !memcmp(p, "<![CDATA[", 9))
+      return M_CDATA;
+    if(prolog && rest >= 9 && !strncasecmp(p, "<!DOCTYPE", 9))
+      return M_DOCTYPE;
+    return M_NONE;
+  }
   if(rest >= 2 && p[1] == '?')
     return name_start(p + 2, rest - 2) ? M_PI : M_NONE;
   if(rest >= 2 && p[1] == '/')
@@ -187,9 +211,17 @@ static enum markup classify(const char *p, size_t rest)
 static size_t after(const char *s, size_t n, size_t from, const char *end,
                     size_t len)
 {
-  const char *p = from < n ? memmem(s + from, n - from, end, len) : NULL;
+  /* memchr on the first byte, rare in text (']', '-', '?'), beats memmem */
+  while(from < n && n - from >= len) {
+    const char *p = memchr(s + from, end[0], n - from - len + 1);
 
-  return p ? (size_t)(p - s) + len : n;
+    if(!p)
+      break;
+    if(!memcmp(p, end, len))
+      return (size_t)(p - s) + len;
+    from = (size_t)(p - s) + 1;
+  }
+  return n;
 }
 
 /* Copies from i to just after end, or to the end of the input; returns
@@ -262,9 +294,16 @@ static int xml_entity(const char *name, size_t len)
 static void put_ref(struct fix *f, uint32_t cp)
 {
   char ref[16];
-  int len = snprintf(ref, sizeof(ref), "&#%u;", (unsigned)cp);
+  size_t k = sizeof(ref);
 
-  put(f, ref, (size_t)len);
+  ref[--k] = ';';
+  do {
+    ref[--k] = (char)('0' + cp % 10);
+    cp /= 10;
+  } while(cp);
+  ref[--k] = '#';
+  ref[--k] = '&';
+  put(f, ref + k, sizeof(ref) - k);
 }
 
 /* Returns the value of hex or decimal digit c, or -1. */
@@ -328,13 +367,30 @@ static size_t char_ref(struct fix *f, size_t i)
   return j;
 }
 
+/* Returns the code point of the HTML entity called name (len bytes, 1 to
+ * XMLFIX_NAME_MAX), or 0. */
+static uint32_t html_entity(struct fix *f, const char *name, size_t len)
+{
+  struct memo *m = &f->memo[(len * 7 + (unsigned char)name[0] * 3 +
+                             (unsigned char)name[len - 1]) %
+                            XMLFIX_MEMO];
+  const htmlEntityDesc *e;
+
+  if(!memcmp(m->name, name, len) && m->name[len] == '\0')
+    return m->value;
+  memcpy(m->name, name, len);
+  m->name[len] = '\0';
+  e = htmlEntityLookup((const xmlChar *)m->name);
+  m->value = e ? e->value : 0;
+  return m->value;
+}
+
 /* Handles the '&' at i; returns where to go on. */
 static size_t amp(struct fix *f, size_t i)
 {
   const char *s = f->s;
   size_t n = f->n, j = i + 1, len;
-  char name[XMLFIX_NAME_MAX + 1];
-  const htmlEntityDesc *e;
+  uint32_t cp;
 
   if(j < n && s[j] == '#')
     return char_ref(f, i);
@@ -347,14 +403,12 @@ static size_t amp(struct fix *f, size_t i)
       put(f, s + i, len + 2);
       return j + 1;
     }
-    memcpy(name, s + i + 1, len);
-    name[len] = '\0';
-    e = htmlEntityLookup((const xmlChar *)name);
-    if(e) {
+    cp = html_entity(f, s + i + 1, len);
+    if(cp) {
       if(!(f->flags & FIX_HTML))
         quote(f->html, s + i, len + 2);
       f->flags |= FIX_HTML;
-      put_ref(f, e->value);
+      put_ref(f, cp);
       return j + 1;
     }
   }
@@ -364,8 +418,9 @@ static size_t amp(struct fix *f, size_t i)
 }
 
 /* Copies the start or end tag at i, repairing '&' in it; returns where it
- * ended. A '>' inside quotes does not end it; a '<' outside them does
- * (the tag was never closed). */
+ * ended. A '>' inside quotes does not end it; markup outside them does
+ * (the tag was never closed). A '<' that starts no markup stays in the
+ * broken tag: escaped, it would not end the tag the next time. */
 static size_t tag(struct fix *f, size_t i)
 {
   const char *s = f->s;
@@ -389,7 +444,7 @@ static size_t tag(struct fix *f, size_t i)
     } else if(c == '>') {
       j++;
       break;
-    } else if(c == '<') {
+    } else if(c == '<' && classify(s + j, n - j, 0) != M_NONE) {
       break;
     }
     j++;
@@ -401,7 +456,7 @@ static size_t tag(struct fix *f, size_t i)
 /* Handles the '<' at i; returns where to go on. */
 static size_t lt(struct fix *f, size_t i)
 {
-  switch(classify(f->s + i, f->n - i)) {
+  switch(classify(f->s + i, f->n - i, 0)) {
   case M_TAG:
     return tag(f, i);
   case M_PI:
@@ -410,8 +465,7 @@ static size_t lt(struct fix *f, size_t i)
     return copy_through(f, i, 4, "-->");
   case M_CDATA:
     return copy_through(f, i, 9, "]]>");
-  case M_DOCTYPE:
-    return skip_doctype(f, i);
+  case M_DOCTYPE: /* only in the prolog */
   case M_NONE:
     break;
   }
@@ -428,34 +482,116 @@ static size_t find(const char *s, size_t n, size_t i, char c)
   return p ? (size_t)(p - s) : n;
 }
 
-/* Returns where the document starts: at the XML declaration when there is
- * one near the start, else at the first markup. Sets *decl when it is the
- * declaration. */
-static size_t doc_start(const char *s, size_t n, int *decl)
+/* Returns nonzero when the len bytes before an XML declaration may be junk
+ * (blank lines, PHP warnings): no comment, CDATA section or DOCTYPE and no
+ * feed's root element, after which "<?xml" is content, not the start. */
+static int junk_only(const char *s, size_t len)
 {
-  size_t window = n < XMLFIX_DECL_WINDOW ? n : XMLFIX_DECL_WINDOW;
+  static const char *const marks[] = {"<!--",      "<![CDATA[", "<!DOCTYPE",
+                                      "<!doctype", "<rss",      "<feed",
+                                      "<rdf:RDF",  "<opml"};
+
+  for(size_t k = 0; k < sizeof(marks) / sizeof(marks[0]); k++)
+    if(memmem(s, len, marks[k], strlen(marks[k])))
+      return 0;
+  return 1;
+}
+
+/* Returns where the XML declaration is when junk_only precedes it near the
+ * start, else 0. */
+static size_t decl_start(const char *s, size_t n)
+{
+  size_t window = n < XMLFIX_JUNK_WINDOW ? n : XMLFIX_JUNK_WINDOW;
   const char *p = memmem(s, window, "<?xml", 5);
-  size_t i;
 
   while(p && !(p + 5 < s + n && is_space((unsigned char)p[5])))
     p = memmem(p + 1, window - (size_t)(p + 1 - s), "<?xml", 5);
-  *decl = p && !memmem(s, (size_t)(p - s), "<!", 2);
-  if(*decl)
-    return (size_t)(p - s);
-  for(i = find(s, n, 0, '<'); i < n; i = find(s, n, i + 1, '<'))
-    if(classify(s + i, n - i) != M_NONE)
-      return i;
+  return p && junk_only(s, (size_t)(p - s)) ? (size_t)(p - s) : 0;
+}
+
+/* Returns nonzero when the start tag at p (rest bytes) opens a feed's root
+ * element: rss, feed, RDF or opml, with any prefix. */
+static int feed_root(const char *p, size_t rest)
+{
+  static const char *const roots[] = {"rss", "feed", "RDF", "opml"};
+  size_t k = 1, name = 1;
+
+  /* the name's end: ASCII is enough, the roots are ASCII */
+  for(; k < rest; k++) {
+    unsigned char c = (unsigned char)p[k];
+
+    if(c == ':')
+      name = k + 1;
+    else if(!is_alnum(c) && c != '-' && c != '.' && c != '_' && c < 0x80)
+      break;
+  }
+  for(size_t r = 0; r < sizeof(roots) / sizeof(roots[0]); r++)
+    if(k - name == strlen(roots[r]) && !memcmp(p + name, roots[r], k - name))
+      return 1;
+  return 0;
+}
+
+/* Returns where a feed's root element starts shortly after j, or n. */
+static size_t root_ahead(const char *s, size_t n, size_t j)
+{
+  for(size_t k = find(s, n, j + 1, '<'); k < n && k - j < XMLFIX_JUNK_WINDOW;
+      k = find(s, n, k + 1, '<'))
+    if(classify(s + k, n - k, 0) == M_TAG && s[k + 1] != '/' &&
+       feed_root(s + k, n - k))
+      return k;
   return n;
 }
 
+/* Handles the '&' or '<' at j before the root element, where libxml2 allows
+ * only comments, PIs and the DOCTYPE: anything else is junk and dropped. A
+ * start tag is the root element unless it is not a feed's root and one
+ * follows shortly (PHP's "<br />\n<b>Notice</b>: ..." before "<rss>").
+ * Returns where to go on; clears f->prolog at the root. */
+static size_t prolog(struct fix *f, size_t j)
+{
+  const char *s = f->s;
+  size_t n = f->n, root;
+  enum markup m = s[j] == '<' ? classify(s + j, n - j, 1) : M_NONE;
+
+  if(m == M_DOCTYPE)
+    return skip_doctype(f, j);
+  if(m == M_PI || m == M_COMMENT)
+    return lt(f, j);
+  if(m == M_TAG && s[j + 1] != '/') {
+    root = feed_root(s + j, n - j) ? n : root_ahead(s, n, j);
+    if(root == n) {
+      f->prolog = 0;
+      return tag(f, j);
+    }
+    f->flags |= FIX_JUNK;
+    return root;
+  }
+  f->flags |= FIX_JUNK;
+  if(m == M_CDATA)
+    return after(s, n, j + 9, "]]>", 3);
+  if(m == M_TAG) /* an end tag */
+    return after(s, n, j, ">", 1);
+  return j + 1;
+}
+
+/* Returns nonzero when the len bytes at p are all whitespace. */
+static int blank(const char *p, size_t len)
+{
+  for(size_t k = 0; k < len; k++)
+    if(!is_space((unsigned char)p[k]))
+      return 0;
+  return 1;
+}
+
 /* Reports each kind of repair once. Returns 0 or -ENOMEM. */
-static int warn(const struct fix *f, struct feed *feed, int decl)
+static int warn(const struct fix *f, struct feed *feed)
 {
   int rc = 0;
 
+  if(rc == 0 && (f->flags & FIX_JUNK_DECL))
+    rc = feed_warn(feed, "junk before the XML declaration removed");
   if(rc == 0 && (f->flags & FIX_JUNK))
-    rc = feed_warn(feed, decl ? "junk before the XML declaration removed"
-                              : "junk before the document removed");
+    rc = feed_warn(feed, "junk before the root element removed");
   if(rc == 0 && (f->flags & FIX_DOCTYPE))
     rc = feed_warn(feed, "DOCTYPE removed");
   if(rc == 0 && (f->flags & FIX_AMP))
@@ -465,8 +601,7 @@ static int warn(const struct fix *f, struct feed *feed, int decl)
   if(rc == 0 && (f->flags & FIX_HTML))
     rc = feed_warn(feed, "HTML entities replaced (first: %s)", f->html);
   if(rc == 0 && (f->flags & FIX_C1REF))
-    rc = feed_warn(feed,
-                   "windows-1252 character references mapped (first: %s)",
+    rc = feed_warn(feed, "windows-1252 character references mapped (first: %s)",
                    f->c1ref);
   if(rc == 0 && (f->flags & FIX_BADREF))
     rc = feed_warn(feed, "invalid character references fixed (first: %s)",
@@ -479,7 +614,6 @@ int xmlfix_repair(const char *in, size_t len, struct feed *feed, char **out,
 {
   struct fix f;
   size_t i, next_amp, next_lt;
-  int decl;
 
   *out = NULL;
   *out_len = 0;
@@ -493,12 +627,10 @@ int xmlfix_repair(const char *in, size_t len, struct feed *feed, char **out,
   f.out = malloc(f.cap);
   if(!f.out)
     return -ENOMEM;
-  i = doc_start(in, len, &decl);
-  for(size_t k = 0; k < i; k++)
-    if(!is_space((unsigned char)in[k])) {
-      f.flags |= FIX_JUNK;
-      break;
-    }
+  i = decl_start(in, len);
+  if(i > 0) /* even whitespace: strict parsers reject the document */
+    f.flags |= FIX_JUNK_DECL;
+  f.prolog = 1;
   next_amp = find(in, len, i, '&');
   next_lt = find(in, len, i, '<');
   while(i < len && f.rc == 0) {
@@ -509,13 +641,21 @@ int xmlfix_repair(const char *in, size_t len, struct feed *feed, char **out,
     if(next_lt < i)
       next_lt = find(in, len, i, '<');
     j = next_amp < next_lt ? next_amp : next_lt;
-    put(&f, in + i, j - i);
+    if(!f.prolog)
+      put(&f, in + i, j - i);
+    else if(!blank(in + i, j - i))
+      f.flags |= FIX_JUNK;
+    else if(f.len > 0) /* whitespace at the very start goes */
+      put(&f, in + i, j - i);
     if(j == len)
       break;
-    i = in[j] == '&' ? amp(&f, j) : lt(&f, j);
+    if(f.prolog)
+      i = prolog(&f, j);
+    else
+      i = in[j] == '&' ? amp(&f, j) : lt(&f, j);
   }
   if(f.rc == 0)
-    f.rc = warn(&f, feed, decl);
+    f.rc = warn(&f, feed);
   if(f.rc < 0) {
     free(f.out);
     return f.rc;
