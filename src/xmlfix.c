@@ -63,6 +63,8 @@ enum {
   FIX_HTML = 1 << 5,
   FIX_BADREF = 1 << 6,
   FIX_C1REF = 1 << 7,
+  FIX_RAW = 1 << 8,
+  FIX_UNCLOSED = 1 << 9,
 };
 
 enum markup {
@@ -88,6 +90,11 @@ struct fix {
   size_t cap; /* counts the byte kept for the final NUL */
   int rc;     /* -ENOMEM once an append failed; appends then do nothing */
   int prolog; /* before the root element */
+  int rss;    /* the root is <rss> or <rdf:RDF> */
+  /* An unclosed RSS text element gets its end tag before this '<'. */
+  size_t close_at;
+  char close_name[XMLFIX_QUOTE_MAX];
+  char unclosed[XMLFIX_QUOTE_MAX]; /* the first, for the warning */
   unsigned flags;
   /* The first of each kind of repair, for the warnings. */
   char html[XMLFIX_QUOTE_MAX];
@@ -453,12 +460,120 @@ static size_t tag(struct fix *f, size_t i)
   return j;
 }
 
+/* Returns the position of the first c at or after i, or n. */
+static size_t find(const char *s, size_t n, size_t i, char c)
+{
+  const char *p = memchr(s + i, c, n - i);
+
+  return p ? (size_t)(p - s) : n;
+}
+
+/* RSS elements that hold only text, or HTML that should have been escaped
+ * (description, content:encoded). */
+static const char *const rss_text_elements[] = {
+    "title",   "link",       "description",     "guid",
+    "pubDate", "author",     "category",        "comments",
+    "dc:date", "dc:creator", "content:encoded", "lastBuildDate",
+};
+
+/* Returns the length of the element name of the start tag at p, when it is
+ * one of rss_text_elements and not self-closing; else 0. */
+static size_t rss_text_start(const char *p, size_t rest)
+{
+  size_t k = 1;
+  const char *gt;
+
+  while(k < rest && p[k] != '>' && p[k] != '/' &&
+        !is_space((unsigned char)p[k]))
+    k++;
+  gt = memchr(p + k, '>', rest - k);
+  if(!gt || gt[-1] == '/')
+    return 0;
+  for(size_t e = 0; e < sizeof(rss_text_elements) / sizeof(*rss_text_elements);
+      e++)
+    if(strlen(rss_text_elements[e]) == k - 1 &&
+       memcmp(p + 1, rss_text_elements[e], k - 1) == 0)
+      return k - 1;
+  return 0;
+}
+
+/* Where the next item or the end of the channel starts after i: an RSS
+ * text element never reaches past it. */
+static size_t item_boundary(const char *s, size_t n, size_t i)
+{
+  static const char *const marks[] = {"<item", "</item", "</channel"};
+  size_t end = n;
+
+  for(size_t m = 0; m < sizeof(marks) / sizeof(*marks); m++) {
+    const char *p = memmem(s + i, end - i, marks[m], strlen(marks[m]));
+
+    if(p)
+      end = (size_t)(p - s);
+  }
+  return end;
+}
+
+/* After the start tag of an RSS text element (name, nlen) ending at j: when
+ * markup follows before its end tag, the publisher forgot to escape HTML
+ * (wrapped here in CDATA, so it stays one field) or forgot the end tag
+ * (inserted before the next markup). Returns where to go on. */
+static size_t rss_text(struct fix *f, size_t j, const char *name, size_t nlen)
+{
+  const char *s = f->s;
+  size_t n = f->n, lt_at = find(s, n, j, '<'), end, close;
+  char endtag[XMLFIX_QUOTE_MAX];
+  const char *p;
+
+  if(lt_at == n || nlen + 4 > sizeof(endtag))
+    return j;
+  snprintf(endtag, sizeof(endtag), "</%.*s>", (int)nlen, name);
+  /* The usual cases: text, then the end tag; CDATA; no tag at all. */
+  if(!strncmp(s + lt_at, endtag, nlen + 3) ||
+     classify(s + lt_at, n - lt_at, 0) != M_TAG)
+    return j;
+  end = item_boundary(s, n, j);
+  p = end > j ? memmem(s + j, end - j, endtag, nlen + 3) : NULL;
+  if(!p) {
+    f->close_at = lt_at;
+    snprintf(f->close_name, sizeof(f->close_name), "%s", endtag);
+    if(!(f->flags & FIX_UNCLOSED))
+      snprintf(f->unclosed, sizeof(f->unclosed), "<%.*s>", (int)nlen, name);
+    f->flags |= FIX_UNCLOSED;
+    return j;
+  }
+  close = (size_t)(p - s);
+  put(f, "<![CDATA[", 9);
+  for(size_t k = j; k < close;) {
+    const char *t = memmem(s + k, close - k, "]]>", 3);
+    size_t stop = t ? (size_t)(t - s) : close;
+
+    put(f, s + k, stop - k);
+    if(!t)
+      break;
+    put(f, "]]]]><![CDATA[>", 15);
+    k = stop + 3;
+  }
+  put(f, "]]>", 3);
+  f->flags |= FIX_RAW;
+  return close;
+}
+
 /* Handles the '<' at i; returns where to go on. */
 static size_t lt(struct fix *f, size_t i)
 {
+  size_t nlen;
+  size_t j;
+
+  if(f->close_at == i && f->close_name[0]) {
+    put(f, f->close_name, strlen(f->close_name));
+    f->close_name[0] = '\0';
+  }
   switch(classify(f->s + i, f->n - i, 0)) {
   case M_TAG:
-    return tag(f, i);
+    nlen =
+        f->rss && f->s[i + 1] != '/' ? rss_text_start(f->s + i, f->n - i) : 0;
+    j = tag(f, i);
+    return nlen ? rss_text(f, j, f->s + i + 1, nlen) : j;
   case M_PI:
     return copy_through(f, i, 2, "?>");
   case M_COMMENT:
@@ -472,14 +587,6 @@ static size_t lt(struct fix *f, size_t i)
   f->flags |= FIX_LT;
   put(f, "&lt;", 4);
   return i + 1;
-}
-
-/* Returns the position of the first c at or after i, or n. */
-static size_t find(const char *s, size_t n, size_t i, char c)
-{
-  const char *p = memchr(s + i, c, n - i);
-
-  return p ? (size_t)(p - s) : n;
 }
 
 /* Returns nonzero when the len bytes before an XML declaration may be junk
@@ -561,6 +668,7 @@ static size_t prolog(struct fix *f, size_t j)
     root = feed_root(s + j, n - j) ? n : root_ahead(s, n, j);
     if(root == n) {
       f->prolog = 0;
+      f->rss = !strncmp(s + j, "<rss", 4) || !strncmp(s + j, "<rdf:RDF", 8);
       return tag(f, j);
     }
     f->flags |= FIX_JUNK;
@@ -603,6 +711,11 @@ static int warn(const struct fix *f, struct feed *feed)
   if(rc == 0 && (f->flags & FIX_C1REF))
     rc = feed_warn(feed, "windows-1252 character references mapped (first: %s)",
                    f->c1ref);
+  if(rc == 0 && (f->flags & FIX_RAW))
+    rc = feed_warn(feed, "unescaped HTML inside an RSS element read as text");
+  if(rc == 0 && (f->flags & FIX_UNCLOSED))
+    rc =
+        feed_warn(feed, "unclosed RSS element closed (first: %s)", f->unclosed);
   if(rc == 0 && (f->flags & FIX_BADREF))
     rc = feed_warn(feed, "invalid character references fixed (first: %s)",
                    f->badref);

@@ -393,6 +393,43 @@ static void test_copied_untouched(void **state)
   RUN_ALL(cases);
 }
 
+/* RSS elements hold text: unescaped HTML in them is kept as one field, an
+ * unclosed one ends where the next element starts. Atom is left alone. */
+static void test_rss_text_elements(void **state)
+{
+  static const struct tcase cases[] = {
+      {"raw HTML in description",
+       "<rss><channel><item><description><p>a <b>b</p> ]]> c"
+       "</description></item></channel></rss>",
+       "<rss><channel><item><description><![CDATA[<p>a <b>b</p> ]]]]>"
+       "<![CDATA[> c]]></description></item></channel></rss>",
+       {"unescaped HTML inside an RSS element read as text"}},
+      {"unclosed title",
+       "<rss><channel><item><title>Antenna day\n<link>http://x/</link>"
+       "</item></channel></rss>",
+       "<rss><channel><item><title>Antenna day\n</title><link>http://x/"
+       "</link></item></channel></rss>",
+       {"unclosed RSS element closed (first: <title>)"}},
+      {"escaped HTML and CDATA are normal",
+       "<rss><channel><item><description>&lt;p&gt;x</description>"
+       "<content:encoded><![CDATA[<p>y</p>]]></content:encoded>"
+       "<title>a < b</title></item></channel></rss>",
+       "<rss><channel><item><description>&lt;p&gt;x</description>"
+       "<content:encoded><![CDATA[<p>y</p>]]></content:encoded>"
+       "<title>a &lt; b</title></item></channel></rss>",
+       {"'<' not starting markup escaped"}},
+      {"Atom titles may hold XHTML",
+       "<feed><entry><title type=\"xhtml\"><div>x</div></title></entry>"
+       "</feed>",
+       "<feed><entry><title type=\"xhtml\"><div>x</div></title></entry>"
+       "</feed>",
+       {NULL}},
+  };
+
+  (void)state;
+  run_all(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
 /* A feed with every kind of breakage comes out well-formed for libxml2
  * without its recover mode. */
 static void test_well_formed(void **state)
@@ -478,6 +515,7 @@ int main(void)
       cmocka_unit_test(test_lt),
       cmocka_unit_test(test_tags),
       cmocka_unit_test(test_copied_untouched),
+      cmocka_unit_test(test_rss_text_elements),
       cmocka_unit_test(test_well_formed),
       cmocka_unit_test(test_large),
   };
