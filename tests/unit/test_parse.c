@@ -233,9 +233,11 @@ static char *repeat(const char *head, const char *unit, size_t n,
 
 static void test_deep_nesting_is_refused_cleanly(void **state)
 {
+  /* Unknown elements: XML nesting (HTML inside a description is read as
+   * text and has its own limit in the sanitizer). */
   char *doc = repeat("<rss version=\"2.0\"><channel><title>t</title>"
-                     "<item><title>before</title></item><item><description>",
-                     "<div>", 100000, "</description></item></channel></rss>");
+                     "<item><title>before</title></item><item>",
+                     "<x>", 100000, "</item></channel></rss>");
   struct feed *feed = parse_ok(doc, NULL);
 
   (void)state;
