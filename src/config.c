@@ -45,12 +45,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef FRESHET_VERSION
-#define FRESHET_VERSION "0"
-#endif
-#ifndef FRESHET_URL
-#define FRESHET_URL "https://github.com/freshet/freshet"
-#endif
 
 #define CONFIG_FILE "freshet.conf"
 #define FEEDS_DIR "feeds.d"
@@ -1309,7 +1303,7 @@ static int set_defaults(struct config *c)
   c->link = strdup("");
   c->id = strdup("");
   c->author = strdup("");
-  c->user_agent = strdup("freshet/" FRESHET_VERSION " (+" FRESHET_URL ")");
+  c->user_agent = strdup(FRESHET_USER_AGENT);
   c->interval = 30 * 60;
   c->min_interval = 5 * 60;
   c->max_interval = DAY;

@@ -107,21 +107,7 @@ struct job {
   uv_work_t work;
   struct daemon *d;
   struct dfeed *feed;
-  /* Copied from the fetch result (valid only in its callback). */
-  long status;
-  int error;
-  char *error_text;
-  char *body;
-  size_t len;
-  char *content_type;
-  char *etag;
-  char *last_modified;
-  char *final_url;
-  char *permanent_url;
-  int64_t retry_after;
-  int64_t max_age;
-  int64_t bytes;
-  double seconds;
+  struct fetch_result *res; /* a copy: the fetcher's lives in its callback */
   /* Decided in the worker. */
   int64_t now;
   struct store_fetch sf;
@@ -254,13 +240,7 @@ static void schedule_feed(struct daemon *d, struct dfeed *f)
 
 static void job_free(struct job *j)
 {
-  free(j->error_text);
-  free(j->body);
-  free(j->content_type);
-  free(j->etag);
-  free(j->last_modified);
-  free(j->final_url);
-  free(j->permanent_url);
+  free(j->res);
   free(j->problem);
   free((char *)j->sf.fetch_url);
   free((char *)j->sf.redirect_url);
@@ -290,6 +270,7 @@ static long entries_last_week(const struct feed *feed, int64_t now)
 static void job_work(uv_work_t *w)
 {
   struct job *j = w->data;
+  const struct fetch_result *r = j->res;
   struct daemon *d = j->d;
   struct feed *feed = NULL;
   struct dfeed *f = j->feed;
@@ -298,20 +279,20 @@ static void job_work(uv_work_t *w)
 
   j->now = now_s();
   j->sf.fetched_at = j->now;
-  j->sf.status = j->error ? j->error : (int)j->status;
+  j->sf.status = r->error ? r->error : (int)r->status;
   j->sf.error_count = f->error_count;
   j->sf.interval = f->interval;
   j->sf.redirect_url = dup_or_null(f->redirect_url);
   j->sf.redirect_count = f->redirect_count;
 
-  if(j->error) {
-    j->problem = strdup(j->error_text ? j->error_text : "transfer failed");
-  } else if(j->status == 304) {
-    j->sf.etag = j->etag ? j->etag : f->etag;
+  if(r->error) {
+    j->problem = strdup(r->error_text ? r->error_text : "transfer failed");
+  } else if(r->status == 304) {
+    j->sf.etag = r->etag ? r->etag : f->etag;
     j->sf.last_modified =
-        j->last_modified ? j->last_modified : f->last_modified;
-  } else if(is_success(j->status)) {
-    int rc = parse_feed(j->body, j->len, j->final_url, j->content_type, &feed,
+        r->last_modified ? r->last_modified : f->last_modified;
+  } else if(is_success(r->status)) {
+    int rc = parse_feed(r->body, r->len, r->final_url, r->content_type, &feed,
                         err, sizeof(err));
 
     if(rc != 0) {
@@ -319,52 +300,52 @@ static void job_work(uv_work_t *w)
         j->problem = NULL;
     } else {
       j->sf.feed = feed;
-      j->sf.etag = j->etag;
-      j->sf.last_modified = j->last_modified;
+      j->sf.etag = r->etag;
+      j->sf.last_modified = r->last_modified;
     }
-  } else if(j->status == 410) {
+  } else if(r->status == 410) {
     j->sf.disabled_reason = "410 Gone";
     if(asprintf(&j->problem, "HTTP 410 Gone: feed disabled") < 0)
       j->problem = NULL;
   } else {
-    if(asprintf(&j->problem, "HTTP %ld", j->status) < 0)
+    if(asprintf(&j->problem, "HTTP %ld", r->status) < 0)
       j->problem = NULL;
   }
 
   /* Permanent redirects are believed after several polls in a row. */
-  if(!j->error && j->permanent_url && is_success(j->status)) {
-    if(f->redirect_url && strcmp(f->redirect_url, j->permanent_url) == 0) {
+  if(!r->error && r->permanent_url && is_success(r->status)) {
+    if(f->redirect_url && strcmp(f->redirect_url, r->permanent_url) == 0) {
       j->sf.redirect_count = f->redirect_count + 1;
     } else {
       free((char *)j->sf.redirect_url);
-      j->sf.redirect_url = strdup(j->permanent_url);
+      j->sf.redirect_url = strdup(r->permanent_url);
       j->sf.redirect_count = 1;
     }
     if(j->sf.redirect_count >= REDIRECT_CONFIRMATIONS) {
-      j->sf.fetch_url = strdup(j->permanent_url);
+      j->sf.fetch_url = strdup(r->permanent_url);
       free((char *)j->sf.redirect_url);
       j->sf.redirect_url = NULL;
       j->sf.redirect_count = 0;
     }
-  } else if(!j->error && (j->status == 304 || is_success(j->status))) {
+  } else if(!r->error && (r->status == 304 || is_success(r->status))) {
     free((char *)j->sf.redirect_url);
     j->sf.redirect_url = NULL;
     j->sf.redirect_count = 0;
   }
 
   if(j->problem ||
-     (j->error == 0 && !is_success(j->status) && j->status != 304)) {
+     (r->error == 0 && !is_success(r->status) && r->status != 304)) {
     j->sf.error = j->problem ? j->problem : "failed";
     j->sf.error_count = f->error_count + 1;
     j->sf.interval = f->interval;
     j->sf.next_due = j->now + schedule_backoff(&d->limits, j->sf.error_count,
-                                               j->retry_after, &j->rng);
+                                               r->retry_after, &j->rng);
   } else {
     hint = feed ? (feed->ttl > feed->update_period ? feed->ttl
                                                    : feed->update_period)
                 : 0;
-    if(j->max_age > hint)
-      hint = j->max_age;
+    if(r->max_age > hint)
+      hint = r->max_age;
     j->sf.error_count = 0;
     if(feed)
       j->sf.interval = schedule_interval(&d->limits, f->configured_interval,
@@ -381,6 +362,7 @@ static void job_work(uv_work_t *w)
 
 static void log_fetch(const struct job *j)
 {
+  const struct fetch_result *r = j->res;
   const struct dfeed *f = j->feed;
 
   if(j->store_rc != 0)
@@ -389,27 +371,28 @@ static void log_fetch(const struct job *j)
   else if(j->problem)
     log_warnx("fetch failed",
               "feed=%s url=%s status=%ld error=\"%s\" errors=%d retry_in=%llds",
-              f->name, f->fetch_url, j->status, j->problem, j->sf.error_count,
+              f->name, f->fetch_url, r->status, j->problem, j->sf.error_count,
               (long long)(j->sf.next_due - j->now));
   else
     log_info("fetched",
              "feed=%s url=%s status=%ld bytes=%lld new=%zu updated=%zu "
              "duration=%.3f next_in=%llds",
-             f->name, f->fetch_url, j->status, (long long)j->bytes,
-             j->saved.new_entries, j->saved.updated_entries, j->seconds,
+             f->name, f->fetch_url, r->status, (long long)r->bytes,
+             j->saved.new_entries, j->saved.updated_entries, r->seconds,
              (long long)(j->sf.next_due - j->now));
 }
 
 static void count_fetch(struct daemon *d, const struct job *j)
 {
-  d->stats.bytes += j->bytes;
-  if(j->error)
+  const struct fetch_result *r = j->res;
+  d->stats.bytes += r->bytes;
+  if(r->error)
     d->stats.fetches_error++;
-  else if(j->status == 304)
+  else if(r->status == 304)
     d->stats.fetches_304++;
-  else if(j->status >= 200 && j->status <= 299)
+  else if(r->status >= 200 && r->status <= 299)
     d->stats.fetches_2xx++;
-  else if(j->status >= 500)
+  else if(r->status >= 500)
     d->stats.fetches_5xx++;
   else
     d->stats.fetches_4xx++;
@@ -421,6 +404,7 @@ static void count_fetch(struct daemon *d, const struct job *j)
 static void job_done(uv_work_t *w, int status)
 {
   struct job *j = w->data;
+  const struct fetch_result *r = j->res;
   struct daemon *d = j->d;
   struct dfeed *f = j->feed;
 
@@ -429,11 +413,11 @@ static void job_done(uv_work_t *w, int status)
   f->busy = false;
   log_fetch(j);
   count_fetch(d, j);
-  d->cycle.bytes += j->bytes;
+  d->cycle.bytes += r->bytes;
   if(j->store_rc == 0) {
     if(j->problem)
       d->cycle.failed++;
-    else if(j->status == 304)
+    else if(r->status == 304)
       d->cycle.not_modified++;
     else
       d->cycle.fetched++;
@@ -465,8 +449,8 @@ static void job_done(uv_work_t *w, int status)
     d->cycle.failed++;
     f->next_due = now_s() + d->limits.min_interval;
   }
-  if(j->status == 429 && !j->error) {
-    int64_t until = now_s() + (j->retry_after > 0 ? j->retry_after
+  if(r->status == 429 && !r->error) {
+    int64_t until = now_s() + (r->retry_after > 0 ? r->retry_after
                                                   : d->limits.min_interval);
 
     host_hold(d, f->fetch_url, until);
@@ -486,28 +470,12 @@ static void on_fetched(const struct fetch_result *r, void *data)
   struct job *j = data;
   struct daemon *d = j->d;
 
-  j->status = r->status;
-  j->error = r->error;
-  j->error_text = dup_or_null(r->error_text);
-  j->len = r->len;
-  j->body = r->body && !r->error ? malloc(r->len + 1) : NULL;
-  if(j->body) {
-    memcpy(j->body, r->body, r->len);
-    j->body[r->len] = '\0';
-  } else {
-    j->len = 0;
-  }
-  j->content_type = dup_or_null(r->content_type);
-  j->etag = dup_or_null(r->etag);
-  j->last_modified = dup_or_null(r->last_modified);
-  j->final_url = dup_or_null(r->final_url);
-  j->permanent_url = dup_or_null(r->permanent_url);
-  j->retry_after = r->retry_after;
-  j->max_age = r->max_age;
-  j->bytes = r->bytes;
-  j->seconds = r->seconds;
-  if(r->error == -ECANCELED) {
-    /* Shutting down: nothing happened that needs storing. */
+  j->res = r->error == -ECANCELED ? NULL : fetch_result_copy(r);
+  if(!j->res) {
+    /* Shutting down (or out of memory): nothing to store. */
+    if(r->error != -ECANCELED)
+      log_errorx("out of memory keeping a fetched document", "feed=%s",
+                 j->feed->name);
     d->active--;
     j->feed->busy = false;
     if(j->feed->removed)

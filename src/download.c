@@ -47,8 +47,7 @@ int download_get(const char *url, size_t max_size, long timeout_s,
   curl_easy_setopt(curl, CURLOPT_TIMEOUT, timeout_s);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
   curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_size);
-  curl_easy_setopt(curl, CURLOPT_USERAGENT,
-                   "freshet/" FRESHET_VERSION " (+" FRESHET_URL ")");
+  curl_easy_setopt(curl, CURLOPT_USERAGENT, FRESHET_USER_AGENT);
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_err);

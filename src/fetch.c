@@ -29,19 +29,12 @@
 #include <string.h>
 #include <time.h>
 
-#ifndef FRESHET_VERSION
-#define FRESHET_VERSION "0"
-#endif
-#ifndef FRESHET_URL
-#define FRESHET_URL "https://github.com/freshet/freshet"
-#endif
 
 #define DEFAULT_CONCURRENCY 32
 #define DEFAULT_PER_HOST 2
 #define DEFAULT_CONNECT_TIMEOUT 10
 #define DEFAULT_TIMEOUT 60
 #define DEFAULT_MAX_SIZE (16u << 20)
-#define DEFAULT_USER_AGENT "freshet/" FRESHET_VERSION " (+" FRESHET_URL ")"
 #define LOW_SPEED_TIME_MAX 30L
 #define MAX_REDIRS 5L
 
@@ -173,8 +166,8 @@ static char ascii_lower(char c)
 
 static bool ascii_caseeq(const char *a, const char *b, size_t n)
 {
-  for (size_t i = 0; i < n; i++)
-    if (ascii_lower(a[i]) != ascii_lower(b[i]))
+  for(size_t i = 0; i < n; i++)
+    if(ascii_lower(a[i]) != ascii_lower(b[i]))
       return false;
   return true;
 }
@@ -195,7 +188,7 @@ static uint32_t hash_name(const char *s)
 {
   uint32_t h = 2166136261u;
 
-  for (; *s; s++) {
+  for(; *s; s++) {
     h ^= (unsigned char)*s;
     h *= 16777619u;
   }
@@ -206,7 +199,7 @@ static struct host **host_slot(struct fetcher *f, const char *name)
 {
   struct host **p = &f->buckets[hash_name(name) & (f->nbuckets - 1)];
 
-  while (*p && strcmp((*p)->name, name) != 0)
+  while(*p && strcmp((*p)->name, name) != 0)
     p = &(*p)->hnext;
   return p;
 }
@@ -216,12 +209,12 @@ static void hosts_grow(struct fetcher *f)
   size_t n = f->nbuckets * 2;
   struct host **b = calloc(n, sizeof(*b));
 
-  if (!b)
+  if(!b)
     return; /* longer chains, still correct */
-  for (size_t i = 0; i < f->nbuckets; i++) {
+  for(size_t i = 0; i < f->nbuckets; i++) {
     struct host *h = f->buckets[i];
 
-    while (h) {
+    while(h) {
       struct host *next = h->hnext;
       size_t j = hash_name(h->name) & (n - 1);
 
@@ -242,10 +235,10 @@ static struct host *host_get(struct fetcher *f, const char *name)
   struct host *h = *p;
   size_t len = strlen(name);
 
-  if (h)
+  if(h)
     return h;
   h = malloc(sizeof(*h) + len + 1);
-  if (!h)
+  if(!h)
     return NULL;
   memcpy(h->name, name, len + 1);
   h->hnext = NULL;
@@ -253,7 +246,7 @@ static struct host *host_get(struct fetcher *f, const char *name)
   list_init(&h->ready);
   list_init(&h->queue);
   *p = h;
-  if (++f->nhosts > f->nbuckets)
+  if(++f->nhosts > f->nbuckets)
     hosts_grow(f);
   return h;
 }
@@ -271,8 +264,8 @@ static void host_remove(struct fetcher *f, struct host *h)
 /* Puts h in the ready list when it has waiting transfers and room. */
 static void host_wake(struct fetcher *f, struct host *h)
 {
-  if (!list_empty(&h->queue) && h->active < (size_t)f->per_host &&
-      list_empty(&h->ready))
+  if(!list_empty(&h->queue) && h->active < (size_t)f->per_host &&
+     list_empty(&h->ready))
     list_push(&f->ready, &h->ready);
 }
 
@@ -280,9 +273,9 @@ static void host_wake(struct fetcher *f, struct host *h)
 static void host_release(struct fetcher *f, struct host *h)
 {
   h->active--;
-  if (!list_empty(&h->queue))
+  if(!list_empty(&h->queue))
     host_wake(f, h);
-  else if (h->active == 0)
+  else if(h->active == 0)
     host_remove(f, h);
 }
 
@@ -296,24 +289,24 @@ static int url_host(const char *url, char **host)
   int rc = -EINVAL;
 
   *host = NULL;
-  if (!u)
+  if(!u)
     return -ENOMEM;
-  if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
+  if(curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK)
     goto out;
-  if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
+  if(curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
     goto out;
-  if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+  if(strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
     rc = -EPROTONOSUPPORT;
     goto out;
   }
-  if (curl_url_get(u, CURLUPART_HOST, &name, 0) != CURLUE_OK)
+  if(curl_url_get(u, CURLUPART_HOST, &name, 0) != CURLUE_OK)
     goto out;
   *host = strdup(name);
-  if (!*host) {
+  if(!*host) {
     rc = -ENOMEM;
     goto out;
   }
-  for (char *p = *host; *p; p++)
+  for(char *p = *host; *p; p++)
     *p = ascii_lower(*p);
   rc = 0;
 out:
@@ -331,12 +324,12 @@ static char *resolve(const char *base, const char *loc)
   char *s = NULL;
   char *out = NULL;
 
-  if (!u)
+  if(!u)
     return NULL;
-  if (curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
-      curl_url_set(u, CURLUPART_URL, loc,
-                   CURLU_URLENCODE | CURLU_ALLOW_SPACE) == CURLUE_OK &&
-      curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK)
+  if(curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+     curl_url_set(u, CURLUPART_URL, loc, CURLU_URLENCODE | CURLU_ALLOW_SPACE) ==
+         CURLUE_OK &&
+     curl_url_get(u, CURLUPART_URL, &s, 0) == CURLUE_OK)
     out = strdup(s);
   curl_free(s);
   curl_url_cleanup(u);
@@ -365,7 +358,7 @@ static void response_reset(struct transfer *t)
 /* Keeps the first value of a header in a response. Returns 0 or -ENOMEM. */
 static int keep_value(char **dst, const char *v, size_t n)
 {
-  if (*dst)
+  if(*dst)
     return 0;
   *dst = strndup(v, n);
   return *dst ? 0 : -ENOMEM;
@@ -376,7 +369,7 @@ static int64_t parse_digits(const char *p, const char *lim, const char **end)
 {
   int64_t v = 0;
 
-  while (p < lim && is_digit(*p)) {
+  while(p < lim && is_digit(*p)) {
     int d = *p - '0';
 
     v = v > (INT64_MAX - d) / 10 ? INT64_MAX : v * 10 + d;
@@ -395,16 +388,16 @@ static int64_t parse_retry_after(const char *v, size_t n)
   time_t when;
   int64_t secs;
 
-  if (n > 0 && is_digit(v[0])) {
+  if(n > 0 && is_digit(v[0])) {
     secs = parse_digits(v, v + n, &end);
     return end == v + n ? secs : 0;
   }
-  if (n >= sizeof(date))
+  if(n >= sizeof(date))
     return 0;
   memcpy(date, v, n);
   date[n] = '\0';
   when = curl_getdate(date, NULL);
-  if (when == (time_t)-1)
+  if(when == (time_t)-1)
     return 0;
   secs = (int64_t)when - (int64_t)time(NULL);
   return secs > 0 ? secs : 0;
@@ -416,25 +409,25 @@ static void parse_cache_control(struct transfer *t, const char *v, size_t n)
   const char *lim = v + n;
   const char *p = v;
 
-  while (p < lim && !t->max_age_seen) {
+  while(p < lim && !t->max_age_seen) {
     const char *end = memchr(p, ',', (size_t)(lim - p));
     const char *q;
 
-    if (!end)
+    if(!end)
       end = lim;
-    while (p < end && is_space(*p))
+    while(p < end && is_space(*p))
       p++;
-    if ((size_t)(end - p) > 7 && ascii_caseeq(p, "max-age", 7)) {
+    if((size_t)(end - p) > 7 && ascii_caseeq(p, "max-age", 7)) {
       q = p + 7;
-      while (q < end && is_space(*q))
+      while(q < end && is_space(*q))
         q++;
-      if (q < end && *q == '=') {
+      if(q < end && *q == '=') {
         q++;
-        while (q < end && is_space(*q))
+        while(q < end && is_space(*q))
           q++;
-        if (q < end && *q == '"')
+        if(q < end && *q == '"')
           q++;
-        if (q < end && is_digit(*q)) {
+        if(q < end && is_digit(*q)) {
           t->max_age = parse_digits(q, end, &q);
           t->max_age_seen = true;
         }
@@ -452,13 +445,13 @@ static bool header_is(const char *line, size_t len, const char *name,
   const char *p;
   const char *e;
 
-  if (len <= n || line[n] != ':' || !ascii_caseeq(line, name, n))
+  if(len <= n || line[n] != ':' || !ascii_caseeq(line, name, n))
     return false;
   p = line + n + 1;
   e = line + len;
-  while (p < e && is_space(*p))
+  while(p < e && is_space(*p))
     p++;
-  while (e > p && is_space(e[-1]))
+  while(e > p && is_space(e[-1]))
     e--;
   *v = p;
   *vn = (size_t)(e - p);
@@ -473,17 +466,17 @@ static int response_done(struct transfer *t)
   const char *base = t->hop_url ? t->hop_url : t->url;
   char *next;
 
-  if (t->code < 300 || t->code > 399 || !t->r_location || !*t->r_location)
+  if(t->code < 300 || t->code > 399 || !t->r_location || !*t->r_location)
     return 0;
   next = resolve(base, t->r_location);
-  if (!next) {
+  if(!next) {
     t->perm_chain = false; /* curl will fail to follow it too */
     return 0;
   }
-  if (t->perm_chain && (t->code == 301 || t->code == 308)) {
+  if(t->perm_chain && (t->code == 301 || t->code == 308)) {
     char *p = strdup(next);
 
-    if (!p) {
+    if(!p) {
       free(next);
       return -ENOMEM;
     }
@@ -506,37 +499,37 @@ static size_t on_header(char *p, size_t size, size_t n, void *userdata)
   size_t vn;
   int rc = 0;
 
-  while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
+  while(len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
     len--;
-  if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+  if(len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
     const char *q = memchr(p, ' ', len);
     const char *end;
 
     response_reset(t);
     t->code = 0;
-    if (q)
+    if(q)
       t->code = (long)parse_digits(q + 1, p + len, &end);
     return total;
   }
-  if (len == 0) {
+  if(len == 0) {
     rc = response_done(t);
-  } else if (t->in_body || is_space(p[0])) {
+  } else if(t->in_body || is_space(p[0])) {
     /* trailers and folded lines: not ours to interpret */
-  } else if (header_is(p, len, "etag", &v, &vn)) {
+  } else if(header_is(p, len, "etag", &v, &vn)) {
     rc = keep_value(&t->r_etag, v, vn);
-  } else if (header_is(p, len, "last-modified", &v, &vn)) {
+  } else if(header_is(p, len, "last-modified", &v, &vn)) {
     rc = keep_value(&t->r_last_modified, v, vn);
-  } else if (header_is(p, len, "content-type", &v, &vn)) {
+  } else if(header_is(p, len, "content-type", &v, &vn)) {
     rc = keep_value(&t->r_type, v, vn);
-  } else if (header_is(p, len, "location", &v, &vn)) {
+  } else if(header_is(p, len, "location", &v, &vn)) {
     rc = keep_value(&t->r_location, v, vn);
-  } else if (header_is(p, len, "retry-after", &v, &vn)) {
-    if (t->retry_after == 0)
+  } else if(header_is(p, len, "retry-after", &v, &vn)) {
+    if(t->retry_after == 0)
       t->retry_after = parse_retry_after(v, vn);
-  } else if (header_is(p, len, "cache-control", &v, &vn)) {
+  } else if(header_is(p, len, "cache-control", &v, &vn)) {
     parse_cache_control(t, v, vn);
   }
-  if (rc < 0) {
+  if(rc < 0) {
     t->error = rc;
     return 0; /* curl aborts the transfer */
   }
@@ -553,7 +546,7 @@ static size_t on_write(char *p, size_t size, size_t n, void *userdata)
   /* The cap holds for decoded bytes: CURLOPT_MAXFILESIZE only sees the
    * Content-Length on the wire. */
   rc = buf_add(&t->body, p, len);
-  if (rc < 0) {
+  if(rc < 0) {
     t->error = rc;
     return 0;
   }
@@ -574,14 +567,14 @@ static struct transfer *transfer_new(const struct fetch_request *req,
   char *s;
 
   /* A validator that cannot be sent as it is is not sent at all. */
-  if (etag && (!*etag || strpbrk(etag, "\r\n")))
+  if(etag && (!*etag || strpbrk(etag, "\r\n")))
     etag = NULL;
-  if (lm && (!*lm || strpbrk(lm, "\r\n")))
+  if(lm && (!*lm || strpbrk(lm, "\r\n")))
     lm = NULL;
   el = etag ? strlen(etag) + 1 : 0;
   ll = lm ? strlen(lm) + 1 : 0;
   t = calloc(1, sizeof(*t) + ul + el + ll);
-  if (!t)
+  if(!t)
     return NULL;
   list_init(&t->link);
   t->cb = cb;
@@ -590,12 +583,12 @@ static struct transfer *transfer_new(const struct fetch_request *req,
   memcpy(s, req->url, ul);
   t->url = s;
   s += ul;
-  if (etag) {
+  if(etag) {
     memcpy(s, etag, el);
     t->etag = s;
     s += el;
   }
-  if (lm) {
+  if(lm) {
     memcpy(s, lm, ll);
     t->last_modified = s;
   }
@@ -605,7 +598,7 @@ static struct transfer *transfer_new(const struct fetch_request *req,
 
 static void transfer_free(struct transfer *t)
 {
-  if (t->easy)
+  if(t->easy)
     curl_easy_cleanup(t->easy);
   curl_slist_free_all(t->headers);
   buf_free(&t->body);
@@ -625,12 +618,12 @@ static int add_header(struct transfer *t, const char *name, const char *value)
   char *line = malloc(n);
   struct curl_slist *l;
 
-  if (!line)
+  if(!line)
     return -ENOMEM;
   snprintf(line, n, "%s: %s", name, value);
   l = curl_slist_append(t->headers, line);
   free(line);
-  if (!l)
+  if(!l)
     return -ENOMEM;
   t->headers = l;
   return 0;
@@ -647,30 +640,30 @@ static int transfer_begin(struct fetcher *f, struct transfer *t)
 
   buf_init(&t->body, f->max_size);
   l = curl_slist_append(NULL, ACCEPT_HEADER);
-  if (!l)
+  if(!l)
     return -ENOMEM;
   t->headers = l;
-  if (t->etag && add_header(t, "If-None-Match", t->etag) < 0)
+  if(t->etag && add_header(t, "If-None-Match", t->etag) < 0)
     return -ENOMEM;
-  if (t->last_modified &&
-      add_header(t, "If-Modified-Since", t->last_modified) < 0)
+  if(t->last_modified &&
+     add_header(t, "If-Modified-Since", t->last_modified) < 0)
     return -ENOMEM;
   e = curl_easy_init();
-  if (!e)
+  if(!e)
     return -ENOMEM;
   t->easy = e;
   /* Stalled (under 1 byte/s) for half the timeout, at most 30 s: give up
    * before the whole timeout on a dead peer. */
-  if (low_speed_time < 1)
+  if(low_speed_time < 1)
     low_speed_time = 1;
-  if (low_speed_time > LOW_SPEED_TIME_MAX)
+  if(low_speed_time > LOW_SPEED_TIME_MAX)
     low_speed_time = LOW_SPEED_TIME_MAX;
 
 #define SET(opt, val)                                                          \
   do {                                                                         \
-    if (res == CURLE_OK)                                                       \
+    if(res == CURLE_OK)                                                        \
       res = curl_easy_setopt(e, opt, val);                                     \
-  } while (0)
+  } while(0)
   SET(CURLOPT_URL, t->url);
   SET(CURLOPT_PRIVATE, (void *)t);
   SET(CURLOPT_SHARE, f->share);
@@ -697,14 +690,14 @@ static int transfer_begin(struct fetcher *f, struct transfer *t)
   SET(CURLOPT_WRITEFUNCTION, on_write);
   SET(CURLOPT_WRITEDATA, (void *)t);
 #undef SET
-  if (res != CURLE_OK) {
+  if(res != CURLE_OK) {
     log_warnx("curl refused an option", "url=\"%s\" curl=\"%s\"", t->url,
               curl_easy_strerror(res));
     goto fail;
   }
   /* HTTP/2 over TLS where the server offers it; not fatal without. */
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-  if (curl_multi_add_handle(f->multi, e) != CURLM_OK)
+  if(curl_multi_add_handle(f->multi, e) != CURLM_OK)
     goto fail;
   return 0;
 fail:
@@ -717,7 +710,7 @@ fail:
  * one. */
 static int map_error(CURLcode code, long os_errno)
 {
-  switch (code) {
+  switch(code) {
   case CURLE_OK:
     return 0;
   case CURLE_OPERATION_TIMEDOUT:
@@ -728,9 +721,9 @@ static int map_error(CURLcode code, long os_errno)
   case CURLE_COULDNT_RESOLVE_PROXY:
     return -EHOSTUNREACH;
   case CURLE_COULDNT_CONNECT:
-    if (os_errno == EHOSTUNREACH || os_errno == ENETUNREACH)
+    if(os_errno == EHOSTUNREACH || os_errno == ENETUNREACH)
       return -EHOSTUNREACH;
-    if (os_errno == ETIMEDOUT)
+    if(os_errno == ETIMEDOUT)
       return -ETIMEDOUT;
     return -ECONNREFUSED;
   case CURLE_RECV_ERROR:
@@ -759,23 +752,23 @@ static void set_error_text(struct fetcher *f, struct transfer *t, int error,
   char *p;
   size_t n;
 
-  if (error == -EFBIG)
+  if(error == -EFBIG)
     snprintf(t->errbuf, sizeof(t->errbuf),
              "response body larger than %zu bytes", f->max_size);
-  else if (error == -ENOMEM)
+  else if(error == -ENOMEM)
     snprintf(t->errbuf, sizeof(t->errbuf), "out of memory");
-  else if (error == -ECANCELED)
+  else if(error == -ECANCELED)
     snprintf(t->errbuf, sizeof(t->errbuf), "transfer aborted");
-  else if (error == t->doom)
+  else if(error == t->doom)
     snprintf(t->errbuf, sizeof(t->errbuf), "cannot watch socket: %s",
              uv_strerror(error));
-  else if (!t->errbuf[0])
+  else if(!t->errbuf[0])
     snprintf(t->errbuf, sizeof(t->errbuf), "%s", curl_easy_strerror(code));
-  for (p = t->errbuf; *p; p++)
-    if (*p == '\r' || *p == '\n' || *p == '\t')
+  for(p = t->errbuf; *p; p++)
+    if(*p == '\r' || *p == '\n' || *p == '\t')
       *p = ' ';
   n = strlen(t->errbuf);
-  while (n > 0 && t->errbuf[n - 1] == ' ')
+  while(n > 0 && t->errbuf[n - 1] == ' ')
     t->errbuf[--n] = '\0';
 }
 
@@ -791,7 +784,7 @@ static void fill_result(struct fetcher *f, struct transfer *t, CURLcode code,
   char *url = NULL;
 
   memset(r, 0, sizeof(*r));
-  if (t->easy) {
+  if(t->easy) {
     curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &r->status);
     curl_easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &url);
     curl_easy_getinfo(t->easy, CURLINFO_SIZE_DOWNLOAD_T, &size);
@@ -799,9 +792,9 @@ static void fill_result(struct fetcher *f, struct transfer *t, CURLcode code,
     curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &usecs);
     curl_easy_getinfo(t->easy, CURLINFO_OS_ERRNO, &os_errno);
   }
-  if (!error)
+  if(!error)
     error = t->doom ? t->doom : t->error;
-  if (!error)
+  if(!error)
     error = map_error(code, os_errno);
   r->error = error;
   r->final_url = url ? url : t->url;
@@ -810,7 +803,7 @@ static void fill_result(struct fetcher *f, struct transfer *t, CURLcode code,
   r->max_age = t->max_age;
   r->bytes = (int64_t)size + header_size;
   r->seconds = (double)usecs / 1e6;
-  if (error) {
+  if(error) {
     /* Nothing of a failed response may be taken for the feed's: no body,
      * no validators, no move. */
     set_error_text(f, t, error, code);
@@ -832,7 +825,7 @@ static void finish(struct fetcher *f, struct transfer *t, CURLcode code,
   struct fetch_result r;
 
   fill_result(f, t, code, error, &r);
-  if (r.error)
+  if(r.error)
     log_debug("fetch failed", "url=\"%s\" status=%ld error=%d reason=\"%s\"",
               t->url, r.status, r.error, r.error_text);
   else
@@ -866,7 +859,7 @@ static void on_kick(uv_timer_t *h);
 
 static void kick_later(struct fetcher *f)
 {
-  if (!uv_is_active((uv_handle_t *)&f->kick))
+  if(!uv_is_active((uv_handle_t *)&f->kick))
     uv_timer_start(&f->kick, on_kick, 0, 0);
 }
 
@@ -875,8 +868,8 @@ static void kick_later(struct fetcher *f)
  * timer. */
 static void dispatch(struct fetcher *f)
 {
-  while (!f->closing && f->running < (size_t)f->concurrency &&
-         !list_empty(&f->ready)) {
+  while(!f->closing && f->running < (size_t)f->concurrency &&
+        !list_empty(&f->ready)) {
     struct host *h = container_of(f->ready.next, struct host, ready);
     struct transfer *t = container_of(h->queue.next, struct transfer, link);
     int rc;
@@ -886,7 +879,7 @@ static void dispatch(struct fetcher *f)
     h->active++;
     host_wake(f, h);
     rc = transfer_begin(f, t);
-    if (rc < 0) {
+    if(rc < 0) {
       t->error = rc;
       host_release(f, h);
       t->host = NULL;
@@ -911,7 +904,7 @@ static void enter(struct fetcher *f)
 
 static void leave(struct fetcher *f)
 {
-  if (--f->depth == 0 && f->closing && !f->finishing)
+  if(--f->depth == 0 && f->closing && !f->finishing)
     finish_close(f);
 }
 
@@ -920,18 +913,18 @@ static void drain(struct fetcher *f)
   CURLMsg *m;
   int left;
 
-  while (!f->closing && (m = curl_multi_info_read(f->multi, &left))) {
+  while(!f->closing && (m = curl_multi_info_read(f->multi, &left))) {
     struct transfer *t;
     CURLcode code;
     CURL *e;
 
-    if (m->msg != CURLMSG_DONE)
+    if(m->msg != CURLMSG_DONE)
       continue;
     /* m is gone once the handle is removed */
     e = m->easy_handle;
     code = m->data.result;
     t = easy_transfer(e);
-    if (!t) {
+    if(!t) {
       curl_multi_remove_handle(f->multi, e);
       continue;
     }
@@ -945,11 +938,11 @@ static void drive(struct fetcher *f, curl_socket_t fd, int flags)
   CURLMcode mc;
   int running;
 
-  if (f->finishing)
+  if(f->finishing)
     return;
   enter(f);
   mc = curl_multi_socket_action(f->multi, fd, flags, &running);
-  if (mc != CURLM_OK)
+  if(mc != CURLM_OK)
     log_warnx("curl_multi_socket_action failed", "curl=\"%s\"",
               curl_multi_strerror(mc));
   drain(f);
@@ -973,13 +966,13 @@ static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
   struct fetcher *f = userp;
 
   (void)multi;
-  if (timeout_ms < 0) {
+  if(timeout_ms < 0) {
     uv_timer_stop(&f->timer);
     return 0;
   }
   /* libuv 1.44 runs a 0 ms timer started from a timer callback in the
    * same pass; 1 ms lets the loop poll for I/O in between. */
-  if (timeout_ms == 0 && f->in_timer)
+  if(timeout_ms == 0 && f->in_timer)
     timeout_ms = 1;
   uv_timer_start(&f->timer, on_timeout, (uint64_t)timeout_ms, 0);
   return 0;
@@ -990,25 +983,25 @@ static void on_poll(uv_poll_t *h, int status, int events)
   struct sock *s = h->data;
   int flags = 0;
 
-  if (status < 0) {
+  if(status < 0) {
     /* Report the error, and let curl read or write so that it fails with
      * the socket's own error ("Connection reset by peer") rather than
      * "select/poll returned error". libuv stopped watching; curl either
      * closes the socket or gets it watched again below. */
     flags = CURL_CSELECT_ERR;
-    if (s->events & UV_READABLE)
+    if(s->events & UV_READABLE)
       flags |= CURL_CSELECT_IN;
-    if (s->events & UV_WRITABLE)
+    if(s->events & UV_WRITABLE)
       flags |= CURL_CSELECT_OUT;
   } else {
-    if (events & UV_READABLE)
+    if(events & UV_READABLE)
       flags |= CURL_CSELECT_IN;
-    if (events & UV_WRITABLE)
+    if(events & UV_WRITABLE)
       flags |= CURL_CSELECT_OUT;
   }
   /* s stays allocated until its close callback, which runs later */
   drive(s->f, s->fd, flags);
-  if (status < 0 && !list_empty(&s->link) && s->events && !s->f->finishing)
+  if(status < 0 && !list_empty(&s->link) && s->events && !s->f->finishing)
     uv_poll_start(&s->poll, s->events, on_poll);
 }
 
@@ -1037,7 +1030,7 @@ static void doom(struct fetcher *f, CURL *e, int rc)
   struct transfer *t = easy_transfer(e);
 
   log_warnx("cannot watch a socket", "error=\"%s\"", uv_strerror(rc));
-  if (t && !t->doom) {
+  if(t && !t->doom) {
     t->doom = rc;
     kick_later(f);
   }
@@ -1052,21 +1045,21 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp,
   int events = 0;
   int rc;
 
-  if (what == CURL_POLL_REMOVE) {
+  if(what == CURL_POLL_REMOVE) {
     /* At once: curl closes fd next, and the number may come back for a
      * new socket that libuv must be able to watch. */
-    if (s)
+    if(s)
       sock_close(s);
     return 0;
   }
-  if (!s) {
+  if(!s) {
     s = calloc(1, sizeof(*s));
-    if (!s) {
+    if(!s) {
       doom(f, e, -ENOMEM);
       return 0;
     }
     rc = uv_poll_init_socket(f->loop, &s->poll, fd);
-    if (rc < 0) {
+    if(rc < 0) {
       free(s);
       doom(f, e, rc);
       return 0;
@@ -1078,14 +1071,14 @@ static int on_socket(CURL *e, curl_socket_t fd, int what, void *userp,
     f->handles++;
     curl_multi_assign(f->multi, fd, s);
   }
-  if (what & CURL_POLL_IN)
+  if(what & CURL_POLL_IN)
     events |= UV_READABLE;
-  if (what & CURL_POLL_OUT)
+  if(what & CURL_POLL_OUT)
     events |= UV_WRITABLE;
   s->events = events;
   rc = events ? uv_poll_start(&s->poll, events, on_poll)
               : uv_poll_stop(&s->poll);
-  if (rc < 0)
+  if(rc < 0)
     doom(f, e, rc);
   return 0;
 }
@@ -1098,16 +1091,16 @@ static void on_kick(uv_timer_t *h)
   struct fetcher *f = h->data;
 
   enter(f);
-  while (!f->closing && !list_empty(&f->failed)) {
+  while(!f->closing && !list_empty(&f->failed)) {
     struct transfer *t = container_of(f->failed.next, struct transfer, link);
 
     list_del(&t->link);
     finish(f, t, CURLE_OK, t->error);
   }
-  for (struct link *l = f->active.next; !f->closing && l != &f->active;) {
+  for(struct link *l = f->active.next; !f->closing && l != &f->active;) {
     struct transfer *t = container_of(l, struct transfer, link);
 
-    if (!t->doom) {
+    if(!t->doom) {
       l = l->next;
       continue;
     }
@@ -1126,10 +1119,10 @@ int fetcher_new(uv_loop_t *loop, const struct fetch_options *opts,
   const char *ua;
 
   *out = NULL;
-  if (!loop || !opts)
+  if(!loop || !opts)
     return -EINVAL;
   f = calloc(1, sizeof(*f));
-  if (!f)
+  if(!f)
     return -ENOMEM;
   f->loop = loop;
   f->concurrency =
@@ -1140,7 +1133,7 @@ int fetcher_new(uv_loop_t *loop, const struct fetch_options *opts,
   f->timeout = opts->timeout > 0 ? opts->timeout : DEFAULT_TIMEOUT;
   f->max_size = opts->max_size > 0 ? opts->max_size : DEFAULT_MAX_SIZE;
   ua = opts->user_agent && *opts->user_agent ? opts->user_agent
-                                             : DEFAULT_USER_AGENT;
+                                             : FRESHET_USER_AGENT;
   list_init(&f->ready);
   list_init(&f->active);
   list_init(&f->failed);
@@ -1148,14 +1141,14 @@ int fetcher_new(uv_loop_t *loop, const struct fetch_options *opts,
   f->nbuckets = 64;
   f->buckets = calloc(f->nbuckets, sizeof(*f->buckets));
   f->user_agent = strdup(ua);
-  if (!f->buckets || !f->user_agent)
+  if(!f->buckets || !f->user_agent)
     goto fail;
   /* reference counted; main has normally done it already */
-  if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+  if(curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
     goto fail;
   f->multi = curl_multi_init();
   f->share = curl_share_init();
-  if (!f->multi || !f->share)
+  if(!f->multi || !f->share)
     goto fail_curl;
   curl_share_setopt(f->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt(f->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
@@ -1195,17 +1188,17 @@ int fetch_start(struct fetcher *f, const struct fetch_request *req, fetch_cb cb,
   char *name;
   int rc;
 
-  if (!f || !req || !req->url || !cb)
+  if(!f || !req || !req->url || !cb)
     return -EINVAL;
-  if (f->closing)
+  if(f->closing)
     return -ECANCELED;
   rc = url_host(req->url, &name);
-  if (rc < 0)
+  if(rc < 0)
     return rc;
   t = transfer_new(req, cb, data);
   h = t ? host_get(f, name) : NULL;
   free(name);
-  if (!h) {
+  if(!h) {
     free(t);
     return -ENOMEM;
   }
@@ -1227,17 +1220,17 @@ size_t fetcher_active(const struct fetcher *f)
  * slot, those whose failure was not reported yet. */
 static void abort_all(struct fetcher *f)
 {
-  while (!list_empty(&f->active)) {
+  while(!list_empty(&f->active)) {
     struct transfer *t = container_of(f->active.next, struct transfer, link);
 
     transfer_detach(f, t);
     finish(f, t, CURLE_OK, -ECANCELED);
   }
   /* with nothing in curl, every host with waiting transfers is ready */
-  while (!list_empty(&f->ready)) {
+  while(!list_empty(&f->ready)) {
     struct host *h = container_of(f->ready.next, struct host, ready);
 
-    while (!list_empty(&h->queue)) {
+    while(!list_empty(&h->queue)) {
       struct transfer *t = container_of(h->queue.next, struct transfer, link);
 
       list_del(&t->link);
@@ -1246,7 +1239,7 @@ static void abort_all(struct fetcher *f)
     }
     host_remove(f, h);
   }
-  while (!list_empty(&f->failed)) {
+  while(!list_empty(&f->failed)) {
     struct transfer *t = container_of(f->failed.next, struct transfer, link);
 
     list_del(&t->link);
@@ -1260,11 +1253,11 @@ static void handle_gone(struct fetcher *f)
   void (*cb)(void *);
   void *data;
 
-  if (--f->handles > 0 || !f->finishing)
+  if(--f->handles > 0 || !f->finishing)
     return;
   cb = f->closed_cb;
   data = f->closed_data;
-  if (cb)
+  if(cb)
     cb(data);
   free(f->buckets);
   free(f->user_agent);
@@ -1287,7 +1280,7 @@ static void finish_close(struct fetcher *f)
   f->multi = NULL;
   curl_share_cleanup(f->share);
   f->share = NULL;
-  while (!list_empty(&f->socks))
+  while(!list_empty(&f->socks))
     sock_close(container_of(f->socks.next, struct sock, link));
   uv_close((uv_handle_t *)&f->timer, on_handle_closed);
   uv_close((uv_handle_t *)&f->kick, on_handle_closed);
@@ -1295,7 +1288,7 @@ static void finish_close(struct fetcher *f)
 
 void fetcher_close(struct fetcher *f, void (*closed_cb)(void *data), void *data)
 {
-  if (!f || f->closing)
+  if(!f || f->closing)
     return;
   f->closing = true;
   f->closed_cb = closed_cb;
@@ -1303,4 +1296,48 @@ void fetcher_close(struct fetcher *f, void (*closed_cb)(void *data), void *data)
   enter(f);
   abort_all(f);
   leave(f);
+}
+
+/* Appends s (NULL stays NULL) at *p inside the copy's block. */
+static const char *copy_into(char **p, const char *s, size_t len)
+{
+  char *d = *p;
+
+  if(!s)
+    return NULL;
+  memcpy(d, s, len);
+  d[len] = '\0';
+  *p += len + 1;
+  return d;
+}
+
+struct fetch_result *fetch_result_copy(const struct fetch_result *r)
+{
+  const char *strs[] = {r->error_text,    r->content_type, r->etag,
+                        r->last_modified, r->final_url,    r->permanent_url};
+  size_t size = sizeof(*r) + r->len + 1;
+  struct fetch_result *c;
+  char *p;
+
+  for(size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+    size += strs[i] ? strlen(strs[i]) + 1 : 0;
+  c = malloc(size);
+  if(!c)
+    return NULL;
+  *c = *r;
+  p = (char *)(c + 1);
+  c->body = copy_into(&p, r->body ? r->body : "", r->body ? r->len : 0);
+  c->len = r->body ? r->len : 0;
+  c->error_text =
+      copy_into(&p, r->error_text, r->error_text ? strlen(r->error_text) : 0);
+  c->content_type = copy_into(&p, r->content_type,
+                              r->content_type ? strlen(r->content_type) : 0);
+  c->etag = copy_into(&p, r->etag, r->etag ? strlen(r->etag) : 0);
+  c->last_modified = copy_into(&p, r->last_modified,
+                               r->last_modified ? strlen(r->last_modified) : 0);
+  c->final_url =
+      copy_into(&p, r->final_url, r->final_url ? strlen(r->final_url) : 0);
+  c->permanent_url = copy_into(&p, r->permanent_url,
+                               r->permanent_url ? strlen(r->permanent_url) : 0);
+  return c;
 }

@@ -51,6 +51,10 @@ struct fetch_result {
 
 typedef void (*fetch_cb)(const struct fetch_result *result, void *data);
 
+/* Returns a copy of r, strings and body included, that outlives the
+ * callback: one allocation, released with free(). NULL on out of memory. */
+struct fetch_result *fetch_result_copy(const struct fetch_result *r);
+
 /* Creates a fetcher on loop. Returns 0 and *out, or a negative code. */
 int fetcher_new(uv_loop_t *loop, const struct fetch_options *opts,
                 struct fetcher **out);
