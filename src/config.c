@@ -45,7 +45,6 @@
 #include <time.h>
 #include <unistd.h>
 
-
 #define CONFIG_FILE "freshet.conf"
 #define FEEDS_DIR "feeds.d"
 #define MAX_CONF_SIZE (16 * 1024 * 1024)
@@ -366,8 +365,9 @@ static bool valid_listen(const char *s)
   } else {
     bool numeric = true;
 
+    /* ":8080" listens on every interface. */
     colon = strrchr(s, ':');
-    if(!colon || colon == s || strchr(s, ':') != colon)
+    if(!colon || strchr(s, ':') != colon)
       return false;
     for(const char *p = s; p < colon; p++) {
       unsigned char c = (unsigned char)*p;
@@ -377,7 +377,7 @@ static bool valid_listen(const char *s)
       if(!is_digit(c) && c != '.')
         numeric = false;
     }
-    if(numeric) {
+    if(numeric && colon > s) {
       char addr[INET_ADDRSTRLEN + 1];
       struct in_addr a4;
 
@@ -904,8 +904,8 @@ static void global_key(struct ini_file *f, const char *name, const char *value)
   case KEY_LISTEN:
     if(!valid_listen(value)) {
       ERR(ld,
-          "%s:%d: bad listen '%s' (host:port, [v6addr]:port, or empty for "
-          "no server)",
+          "%s:%d: bad listen '%s' (host:port, [v6addr]:port, :port, or "
+          "empty for no server)",
           f->file, f->lineno, value);
       return;
     }

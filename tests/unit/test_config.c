@@ -534,8 +534,8 @@ static const struct bad_case bad_cases[] = {
      {"feeds.d/a.conf:3: bad value 'maybe' for enabled (true or false)"}},
     {"bad listen and log_level",
      {"freshet.conf", "[freshet]\nlisten = ::1:8080\nlog_level = verbose\n"},
-     {"freshet.conf:2: bad listen '::1:8080' (host:port, [v6addr]:port, or "
-      "empty for no server)",
+     {"freshet.conf:2: bad listen '::1:8080' (host:port, [v6addr]:port, "
+      ":port, or empty for no server)",
       "freshet.conf:3: bad log_level 'verbose' (error, warn, info or debug)"}},
     {"empty path",
      {"freshet.conf", "[freshet]\ndatabase =\n"},
