@@ -789,7 +789,9 @@ int main(int argc, char **argv)
   parse_init();
   argc -= optind;
   argv += optind;
-  optind = 1;
+  /* 0, not 1: GNU getopt then starts afresh, permuting again (the global
+   * scan used '+'), so command options may follow their operands. */
+  optind = 0;
   rc = cmd->fn(argc, argv);
   curl_global_cleanup();
   return rc;
