@@ -31,10 +31,15 @@ PACKAGES=(
   libsqlite3-dev
   libinih-dev
   libuv1-dev
-  libmicrohttpd-dev # the built-in HTTP server (DESIGN.md), coming next
+  libmicrohttpd-dev # the built-in HTTP server
+  zlib1g-dev        # gzip copies of the served documents
   libcmocka-dev
   python3
-  python3-feedparser
+  python3-feedparser # tests read the outputs back like a feed reader
+  libxml2-utils      # xmllint: feed.atom against the Atom RELAX NG schema
+  jing               # the same schema, a second validator
+  chromium           # the widget test, headless
+  curl               # run-demo.sh waits for the demo feeds with it
 )
 
 if [[ "${1:-}" == "--print-packages" ]]; then
