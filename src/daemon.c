@@ -74,6 +74,7 @@ struct daemon {
   struct publish *publish;
   struct http *http;       /* NULL when listen is empty */
   struct http_stats stats; /* what /metrics and /healthz show */
+  bool publish_failed;     /* the last full publication failed */
 
   struct dfeed **feeds; /* sorted by id */
   size_t nfeeds;
@@ -298,6 +299,13 @@ static void job_work(uv_work_t *w)
     if(rc != 0) {
       if(asprintf(&j->problem, "%s", err) < 0)
         j->problem = NULL;
+    } else if(feed->truncated) {
+      /* Cut short in transfer (a wrong Content-Length, a dropped
+       * connection): a failed fetch. Storing part of it would store an
+       * incomplete entry, and retention would take the missing ones for
+       * gone. */
+      j->problem = strdup("document truncated (ended inside an entry); "
+                          "not stored");
     } else {
       j->sf.feed = feed;
       j->sf.etag = r->etag;
@@ -575,21 +583,29 @@ static void arm_due_timer(struct daemon *d)
   uv_timer_start(&d->due_timer, on_due, (uint64_t)delay * 1000, 0);
 }
 
-static void publish_now(struct daemon *d, bool full)
+/* Publishes everything (full) or recent.json; a failed full publication
+ * is retried on the next call, full again. Returns 0 or a negative code. */
+static int publish_now(struct daemon *d, bool full)
 {
   uint64_t start = uv_hrtime();
   int rc;
 
   if(!d->publish)
-    return;
+    return 0;
+  full = full || d->publish_failed;
   uv_mutex_lock(&d->store_lock);
   rc = full ? publish_all(d->publish, d->store)
             : publish_recent(d->publish, d->store);
   uv_mutex_unlock(&d->store_lock);
   if(rc != 0)
-    log_errorx("publishing failed; the previous files stay", "error=%d", rc);
-  if(full)
+    log_errorx("publishing failed; the previous files stay, retried in a "
+               "minute",
+               "error=\"%s\"", strerror(-rc));
+  if(full) {
+    d->publish_failed = rc != 0;
     d->stats.publish_seconds = (double)(uv_hrtime() - start) / 1e9;
+  }
+  return rc;
 }
 
 /* Counts feeds by state for /metrics and hands the numbers over. */
@@ -1077,8 +1093,9 @@ int daemon_main(const char *config_file, enum daemon_mode mode)
   }
   uv_run(d.loop, UV_RUN_DEFAULT);
   rc = d.exit_code;
-  if(mode != DAEMON_RUN && rc == 0)
-    publish_now(&d, true);
+  /* A poll whose results could not be published failed (cron sees it). */
+  if(mode != DAEMON_RUN && rc == 0 && publish_now(&d, true) != 0)
+    rc = 1;
   uv_loop_close(d.loop);
 out_store:
   http_stop(d.http);

@@ -7,6 +7,7 @@
 #ifndef FRESHET_FEED_H
 #define FRESHET_FEED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,6 +66,10 @@ struct feed {
   struct feed_entry *entries;
   size_t nentries;
   size_t entries_cap;
+
+  /* The document ended inside an entry (cut short in transfer, or never
+   * finished): its last entry may be incomplete. */
+  bool truncated;
 
   /* What was wrong with the document ("bozo" list), oldest first. */
   char *warnings[FEED_MAX_WARNINGS];

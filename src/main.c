@@ -462,6 +462,8 @@ static const char *feed_status(const struct store_feed *sf, bool enabled,
     return "gone";
   if(sf->last_fetch == 0)
     return "new";
+  if(sf->error_count > 0 && sf->last_status <= 0)
+    return "error"; /* no HTTP response: last_error says why */
   if(sf->error_count > 0)
     snprintf(buf, size, "error %d", sf->last_status);
   else

@@ -203,6 +203,12 @@ static bool is_core(const struct reader *r, enum ns ns)
   return ns == NS_ATOM10 || (ns == NS_NONE && r->root_ns == NS_NONE);
 }
 
+static bool is_entry_element(struct reader *r, const char *name, enum ns ns)
+{
+  return is_core(r, ns) && ((is_rss(r) && strcmp(name, "item") == 0) ||
+                            (is_atom(r) && strcmp(name, "entry") == 0));
+}
+
 static void out_of_memory(struct reader *r)
 {
   if(!r->stopped) {
@@ -769,6 +775,13 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     }
     return;
   }
+  if(r->entry && is_entry_element(r, name, ns)) {
+    /* An entry inside an entry: the previous one lost its end tag (an
+     * unclosed element in it swallowed it). It ends here. */
+    end_entry(r);
+    start_entry(r, nb_attributes, attrs);
+    return;
+  }
   if(r->entry) {
     if(ns == NS_MEDIA)
       media_element(r, name, nb_attributes, attrs);
@@ -776,8 +789,7 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
       start_field(r, name, ns, nb_attributes, attrs);
     return;
   }
-  if(is_core(r, ns) && ((is_rss(r) && strcmp(name, "item") == 0) ||
-                        (is_atom(r) && strcmp(name, "entry") == 0))) {
+  if(is_entry_element(r, name, ns)) {
     start_entry(r, nb_attributes, attrs);
     return;
   }
@@ -1061,11 +1073,16 @@ static void finish(struct reader *r)
 
   /* A document that ends early leaves elements open: close them as if
    * their end tags had been there, so no entry read so far is lost. */
+  bool cut = r->entry && !r->stopped;
+  size_t n = f->nentries;
+
   if(r->depth > 0 && !r->stopped)
     feed_warn(f, "document ended inside <%s>; open elements closed",
               r->entry ? (is_atom(r) ? "entry" : "item") : r->root_name);
   while(r->depth > 0)
     on_end(r, (const xmlChar *)"", NULL, NULL);
+  /* The entry open at the end is kept (unless it was empty): say so. */
+  f->truncated = cut && f->nentries == n;
   if(r->sy_period)
     f->update_period = r->sy_period / (r->sy_frequency ? r->sy_frequency : 1);
 }

@@ -140,6 +140,7 @@ static void test_ids_from_guid_link_or_title_and_date(void **state)
   struct feed *b = parse_ok(doc, NULL);
 
   (void)state;
+  assert_false(a->truncated);
   assert_int_equal(a->nentries, 3);
   assert_string_equal(a->entries[0].id, "tag:a,2024:1");
   assert_string_equal(a->entries[1].id, "http://example.com/b");
@@ -282,6 +283,8 @@ static void test_truncated_document_keeps_its_entries(void **state)
   assert_string_equal(feed->entries[1].title, "two");
   assert_string_equal(feed->entries[1].link, "http://example.com/2");
   assert_true(feed->nwarnings > 0);
+  /* The daemon stores no validators for it and drops the last entry. */
+  assert_true(feed->truncated);
   feed_free(feed);
 }
 
