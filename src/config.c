@@ -27,8 +27,8 @@
 #include "config.h"
 
 #include "buf.h"
-#include "hash.h"
 #include "opml.h"
+#include "strmap.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -412,79 +412,6 @@ bool config_valid_name(const char *name)
 
 /* --- the loader ----------------------------------------------------- */
 
-/* A map from strings to feed indexes (open addressing; owns its keys). */
-struct strmap {
-  char **keys;
-  size_t *vals;
-  size_t cap;
-  size_t len;
-};
-
-static size_t map_slot(char **keys, size_t cap, const char *k)
-{
-  size_t i = (size_t)hash_bytes(HASH_SEED, k, strlen(k)) & (cap - 1);
-
-  while(keys[i] && strcmp(keys[i], k) != 0)
-    i = (i + 1) & (cap - 1);
-  return i;
-}
-
-static size_t *map_get(const struct strmap *m, const char *k)
-{
-  size_t i;
-
-  if(!m->cap)
-    return NULL;
-  i = map_slot(m->keys, m->cap, k);
-  return m->keys[i] ? &m->vals[i] : NULL;
-}
-
-static int map_put(struct strmap *m, const char *k, size_t v)
-{
-  size_t i;
-
-  if(2 * (m->len + 1) > m->cap) {
-    size_t cap = m->cap ? 2 * m->cap : 64;
-    char **keys = calloc(cap, sizeof(*keys));
-    size_t *vals = calloc(cap, sizeof(*vals));
-
-    if(!keys || !vals) {
-      free(keys);
-      free(vals);
-      return -ENOMEM;
-    }
-    for(size_t j = 0; j < m->cap; j++)
-      if(m->keys[j]) {
-        i = map_slot(keys, cap, m->keys[j]);
-        keys[i] = m->keys[j];
-        vals[i] = m->vals[j];
-      }
-    free(m->keys);
-    free(m->vals);
-    m->keys = keys;
-    m->vals = vals;
-    m->cap = cap;
-  }
-  i = map_slot(m->keys, m->cap, k);
-  if(!m->keys[i]) {
-    m->keys[i] = strdup(k);
-    if(!m->keys[i])
-      return -ENOMEM;
-    m->len++;
-  }
-  m->vals[i] = v;
-  return 0;
-}
-
-static void map_free(struct strmap *m)
-{
-  for(size_t i = 0; i < m->cap; i++)
-    free(m->keys[i]);
-  free(m->keys);
-  free(m->vals);
-  memset(m, 0, sizeof(*m));
-}
-
 enum key_type {
   KEY_STRING,   /* anything */
   KEY_PATH,     /* not empty */
@@ -614,8 +541,8 @@ static void feed_append(struct loader *ld, struct config_feed *f, char *key)
     cfg->feeds = nf;
     ld->feeds_cap = nc;
   }
-  if(map_put(&ld->names, f->name, cfg->nfeeds) != 0 ||
-     map_put(&ld->urls, key, cfg->nfeeds) != 0) {
+  if(strmap_put(&ld->names, f->name, cfg->nfeeds) != 0 ||
+     strmap_put(&ld->urls, key, cfg->nfeeds) != 0) {
     ld->rc = -ENOMEM;
     feed_clear(f);
     return;
@@ -629,7 +556,7 @@ static void feed_commit(struct loader *ld, struct config_feed *f,
                         bool from_opml)
 {
   const struct config_feed *other;
-  size_t *at = map_get(&ld->names, f->name);
+  size_t *at = strmap_get(&ld->names, f->name);
   char *key;
 
   if(at && !from_opml) {
@@ -645,7 +572,7 @@ static void feed_commit(struct loader *ld, struct config_feed *f,
     feed_clear(f);
     return;
   }
-  at = map_get(&ld->urls, key);
+  at = strmap_get(&ld->urls, key);
   if(at) {
     other = &ld->cfg->feeds[*at];
     WARN(ld, "%s:%d: feed '%s' has the same url as feed '%s' (%s:%d); ignored",
@@ -654,7 +581,7 @@ static void feed_commit(struct loader *ld, struct config_feed *f,
     free(key);
     return;
   }
-  at = map_get(&ld->names, f->name);
+  at = strmap_get(&ld->names, f->name);
   if(at) {
     char cand[NAME_MAX_LEN + 1];
     size_t bl = strlen(f->name);
@@ -667,7 +594,7 @@ static void feed_commit(struct loader *ld, struct config_feed *f,
           bl + (size_t)sl > NAME_MAX_LEN ? NAME_MAX_LEN - (size_t)sl : bl;
 
       snprintf(cand, sizeof(cand), "%.*s%s", (int)keep, f->name, suffix);
-      if(!map_get(&ld->names, cand))
+      if(!strmap_get(&ld->names, cand))
         break;
     }
     WARN(ld, "%s:%d: feed name '%s' is taken (%s:%d); named it '%s'", f->file,
@@ -1366,8 +1293,8 @@ int config_load(const char *path, struct config **out, struct config_diag *diag)
   if(ld.rc == 0)
     load_feeds_dir(&ld);
 out:
-  map_free(&ld.names);
-  map_free(&ld.urls);
+  strmap_free(&ld.names);
+  strmap_free(&ld.urls);
   if(ld.rc == 0 && ld.diag.nerrors == 0) {
     *out = cfg;
     rc = 0;

@@ -25,9 +25,9 @@
  * opml_read gives back the same subscriptions.
  */
 #include "opml.h"
+#include "strmap.h"
 
 #include "config.h"
-#include "hash.h"
 
 #include <errno.h>
 #include <libxml/parser.h>
@@ -79,82 +79,6 @@ static bool ascii_caseeq(const char *a, const char *b)
     b++;
   }
   return *a == '\0' && *b == '\0';
-}
-
-/* A map from strings to numbers (open addressing; it owns copies of its
- * keys). */
-struct strmap {
-  char **keys;
-  size_t *vals;
-  size_t cap;
-  size_t len;
-};
-
-static size_t map_slot(char **keys, size_t cap, const char *k)
-{
-  size_t i = (size_t)hash_bytes(HASH_SEED, k, strlen(k)) & (cap - 1);
-
-  while(keys[i] && strcmp(keys[i], k) != 0)
-    i = (i + 1) & (cap - 1);
-  return i;
-}
-
-/* Returns the value of k, or NULL when k is not in the map. */
-static size_t *map_get(const struct strmap *m, const char *k)
-{
-  size_t i;
-
-  if(!m->cap)
-    return NULL;
-  i = map_slot(m->keys, m->cap, k);
-  return m->keys[i] ? &m->vals[i] : NULL;
-}
-
-/* Sets k to v; returns 0 or -ENOMEM. */
-static int map_put(struct strmap *m, const char *k, size_t v)
-{
-  size_t i;
-
-  if(2 * (m->len + 1) > m->cap) {
-    size_t cap = m->cap ? 2 * m->cap : 64;
-    char **keys = calloc(cap, sizeof(*keys));
-    size_t *vals = calloc(cap, sizeof(*vals));
-
-    if(!keys || !vals) {
-      free(keys);
-      free(vals);
-      return -ENOMEM;
-    }
-    for(size_t j = 0; j < m->cap; j++)
-      if(m->keys[j]) {
-        i = map_slot(keys, cap, m->keys[j]);
-        keys[i] = m->keys[j];
-        vals[i] = m->vals[j];
-      }
-    free(m->keys);
-    free(m->vals);
-    m->keys = keys;
-    m->vals = vals;
-    m->cap = cap;
-  }
-  i = map_slot(m->keys, m->cap, k);
-  if(!m->keys[i]) {
-    m->keys[i] = strdup(k);
-    if(!m->keys[i])
-      return -ENOMEM;
-    m->len++;
-  }
-  m->vals[i] = v;
-  return 0;
-}
-
-static void map_free(struct strmap *m)
-{
-  for(size_t i = 0; i < m->cap; i++)
-    free(m->keys[i]);
-  free(m->keys);
-  free(m->vals);
-  memset(m, 0, sizeof(*m));
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left) that XML 1.0
@@ -494,7 +418,7 @@ static char *unique_name(struct reader *r, const char *explicit_name,
       snprintf(base, sizeof(base), "feed");
   }
   snprintf(cand, sizeof(cand), "%s", base);
-  for(unsigned i = 2; map_get(&r->names, cand); i++) {
+  for(unsigned i = 2; strmap_get(&r->names, cand); i++) {
     char suffix[16];
     int sl = snprintf(suffix, sizeof(suffix), "-%u", i);
     size_t bl = strlen(base);
@@ -596,7 +520,7 @@ static int add_feed(struct reader *r, xmlNodePtr node, char *url)
   }
   f.name = unique_name(r, name, f.title ? f.title : text, url);
   f.file = strdup(r->file);
-  if(!f.name || !f.file || map_put(&r->names, f.name, 0) != 0)
+  if(!f.name || !f.file || strmap_put(&r->names, f.name, 0) != 0)
     goto out;
   for(size_t i = 0; i < r->nfolders; i++)
     if(tags_add(&f, &tagcap, r->folders[i]) != 0)
@@ -757,7 +681,7 @@ out:
   for(size_t i = 0; i < r.nfolders; i++)
     free(r.folders[i]);
   free(r.folders);
-  map_free(&r.names);
+  strmap_free(&r.names);
   xmlFreeDoc(doc);
   xmlFreeParserCtxt(ctxt);
   return rc;
@@ -887,12 +811,12 @@ static size_t group_feeds(const struct config_feed *feeds, size_t n,
     group[i] = 0;
     if(!t)
       continue;
-    g = map_get(&groups, t);
+    g = strmap_get(&groups, t);
     if(g) {
       group[i] = *g;
       continue;
     }
-    if(map_put(&groups, t, ngroups) != 0)
+    if(strmap_put(&groups, t, ngroups) != 0)
       goto out;
     group[i] = ngroups++;
   }
@@ -909,7 +833,7 @@ static size_t group_feeds(const struct config_feed *feeds, size_t n,
     order[count[group[i]]++] = i;
   rc = ngroups;
 out:
-  map_free(&groups);
+  strmap_free(&groups);
   free(group);
   free(count);
   return rc;
