@@ -7,6 +7,8 @@
  *   unterminated value; a URL attribute that url_is_safe refuses or that
  *   says "javascript:", an unsafe srcset; tags that do not nest, or a
  *   first_image that is not a safe URL;
+ * - sanitized HTML that changes when it is sanitized again (the tokenizer
+ *   and tree builder must read their own output the way they wrote it);
  * - plain text with controls, NBSP, leading, trailing or double spaces;
  * - an excerpt longer than asked or not valid UTF-8.
  * Text and titles may say "javascript:" (escaped text, not a link), so that
@@ -250,6 +252,20 @@ static void check_sanitized(const char *out)
     die("unclosed element", out);
 }
 
+/* Sanitizing the output again must give the output. */
+static void check_stable(const char *out, const char *base)
+{
+  char *again = html_sanitize(out, strlen(out), base, NULL);
+
+  if(again == NULL)
+    abort();
+  if(strcmp(again, out) != 0) {
+    fprintf(stderr, "fuzz_html: sanitized again: %s\n", again);
+    die("output not stable", out);
+  }
+  free(again);
+}
+
 static void check_text(const char *t)
 {
   size_t n = strlen(t);
@@ -287,6 +303,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if(out == NULL)
     abort();
   check_sanitized(out);
+  check_stable(out, "https://example.com/dir/page.html");
   if(image != NULL) {
     if(!url_is_safe(image, true) || check_utf8(image, false) < 0)
       die("first_image not safe", image);
@@ -300,6 +317,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   if(out == NULL)
     abort();
   check_sanitized(out);
+  check_stable(out, NULL);
   free(out);
 
   text = html_to_text(in, size);
