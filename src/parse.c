@@ -194,6 +194,9 @@ int parse_feed(const char *data, size_t len, const char *url,
     rc = xmlfix_repair(utf8, utf8_len, feed, &fixed, &fixed_len);
     if(rc != 0)
       goto out;
+    /* Only the repaired copy is read from here on. */
+    free(utf8);
+    utf8 = NULL;
     if(fixed_len == 0) {
       snprintf(err, errlen, "found %s, not a feed",
                utf8_len ? "no markup (plain text)" : "an empty document");
