@@ -537,6 +537,13 @@ static int check_file(const char *path, char *err, size_t errlen)
 
 static int migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
 {
+  int64_t current;
+
+  /* Up to date (the usual case): no write lock, so commands that only read
+   * do not wait behind a busy daemon. */
+  if(query_int(db, "PRAGMA user_version", &current) == SQLITE_OK &&
+     current == STORE_VERSION)
+    return 0;
   for(;;) {
     int64_t version;
     int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
