@@ -16,6 +16,7 @@
 #include "publish.h"
 #include "schedule.h"
 #include "store.h"
+#include "strmap.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -229,6 +230,13 @@ static void host_hold(struct daemon *d, const char *url, int64_t until)
 }
 
 static void arm_due_timer(struct daemon *d);
+
+/* Fetches started and not yet stored, at most: their documents wait in
+ * memory for the thread pool. */
+static size_t in_flight_limit(const struct daemon *d)
+{
+  return (size_t)d->cfg->concurrency * 2;
+}
 static void maybe_finish(struct daemon *d);
 
 static void schedule_feed(struct daemon *d, struct dfeed *f)
@@ -537,7 +545,10 @@ static void take_due(struct daemon *d)
   int64_t now = now_s();
   const struct schedule_slot *top;
 
-  while(!d->stopping && (top = schedule_peek(&d->heap)) && top->due <= now) {
+  /* Fetched documents wait for the thread pool in memory: bound how many
+   * are started and not yet stored, so 10,000 due feeds cannot pile up. */
+  while(!d->stopping && d->active < in_flight_limit(d) &&
+        (top = schedule_peek(&d->heap)) && top->due <= now) {
     struct schedule_slot s;
     struct dfeed *f;
     int64_t hold;
@@ -573,7 +584,8 @@ static void arm_due_timer(struct daemon *d)
   const struct schedule_slot *top = schedule_peek(&d->heap);
   int64_t delay;
 
-  if(d->stopping || !top) {
+  /* At the in-flight limit, job_done re-arms the timer when a slot frees. */
+  if(d->stopping || !top || d->active >= in_flight_limit(d)) {
     uv_timer_stop(&d->due_timer);
     return;
   }
@@ -710,6 +722,7 @@ static int load_feeds(struct daemon *d)
   int64_t now = now_s();
   int64_t fresh = 0;
   int64_t spread;
+  struct strmap names = {0}; /* configured name -> index in cfg->feeds */
   int rc;
 
   uv_mutex_lock(&d->store_lock);
@@ -720,7 +733,13 @@ static int load_feeds(struct daemon *d)
   if(rc != 0)
     return rc;
   next = calloc(n ? n : 1, sizeof(*next));
+  for(size_t i = 0; next && i < d->cfg->nfeeds; i++)
+    if(strmap_put(&names, d->cfg->feeds[i].name, i) != 0) {
+      free(next);
+      next = NULL;
+    }
   if(!next) {
+    strmap_free(&names);
     store_feeds_free(rows, n);
     return -ENOMEM;
   }
@@ -734,7 +753,8 @@ static int load_feeds(struct daemon *d)
   d->stats.entries_stored = 0;
   for(size_t i = 0; i < n; i++) {
     const struct store_feed *r = &rows[i];
-    const struct config_feed *cf = config_find_feed(d->cfg, r->name);
+    size_t *at = strmap_get(&names, r->name);
+    const struct config_feed *cf = at ? &d->cfg->feeds[*at] : NULL;
     struct dfeed *old = find_feed(d, r->id);
     struct dfeed *f = old ? old : calloc(1, sizeof(*f));
 
@@ -793,6 +813,7 @@ static int load_feeds(struct daemon *d)
     else
       dfeed_free(f);
   }
+  strmap_free(&names);
   store_feeds_free(rows, n);
   free(d->feeds);
   d->feeds = next;

@@ -592,10 +592,22 @@ static int set_pragmas(sqlite3 *db, const char *path, char *err, size_t errlen)
   rc = sqlite3_exec(db, "PRAGMA page_size=16384", NULL, NULL, NULL);
   if(rc == SQLITE_OK)
     rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+  /* Switching to WAL needs an exclusive lock and does not wait for one:
+   * while another process creates the file, retry for up to the busy
+   * timeout (5 s) instead of failing. */
+  for(int tries = 0; rc == SQLITE_OK && !wal && tries < 100; tries++) {
+    int step = sqlite3_step(st);
 
-  if(rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-    mode = sqlite3_column_text(st, 0);
-    wal = mode && strcmp((const char *)mode, "wal") == 0;
+    if(step == SQLITE_ROW) {
+      mode = sqlite3_column_text(st, 0);
+      wal = mode && strcmp((const char *)mode, "wal") == 0;
+    }
+    sqlite3_reset(st);
+    if(!wal && step != SQLITE_BUSY && step != SQLITE_LOCKED &&
+       step != SQLITE_ROW)
+      break;
+    if(!wal)
+      sqlite3_sleep(50);
   }
   rc = sqlite3_finalize(st);
   if(!wal) {
