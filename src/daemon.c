@@ -681,7 +681,11 @@ static void shutdown_fetcher(struct daemon *d)
 
 static void maybe_finish(struct daemon *d)
 {
-  if(d->active)
+  const struct schedule_slot *top = schedule_peek(&d->heap);
+
+  /* Not done while fetches run, or feeds are due and wait for a slot of
+   * the in-flight limit (the due timer starts them next). */
+  if(d->active || (!d->stopping && top && top->due <= now_s()))
     return;
   end_cycle(d);
   if(d->mode != DAEMON_RUN && !d->stopping)
