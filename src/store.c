@@ -476,11 +476,17 @@ static int check_identity(sqlite3 *db, const char *path, char *err,
   int64_t app_id, version, objects;
   int rc;
 
-  rc = query_int(db, "PRAGMA application_id", &app_id);
+  /* One read transaction: another process may be creating the schema, and
+   * three separate reads could see its id before and its tables after. */
+  rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+  if(rc == SQLITE_OK)
+    rc = query_int(db, "PRAGMA application_id", &app_id);
   if(rc == SQLITE_OK)
     rc = query_int(db, "PRAGMA user_version", &version);
   if(rc == SQLITE_OK)
     rc = query_int(db, "SELECT count(*) FROM sqlite_master", &objects);
+  if(!sqlite3_get_autocommit(db))
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
   if(rc == SQLITE_NOTADB) {
     snprintf(err, errlen, "%s: not a SQLite database; refusing to touch it",
              path);
