@@ -577,6 +577,11 @@ static void feed_commit(struct loader *ld, struct config_feed *f,
     other = &ld->cfg->feeds[*at];
     WARN(ld, "%s:%d: feed '%s' has the same url as feed '%s' (%s:%d); ignored",
          f->file, f->line, f->name, other->name, other->file, other->line);
+    /* Its name is still taken: a later section of that name is an error
+     * now, not only once the other feed is removed. */
+    if(!from_opml && !strmap_get(&ld->names, f->name) &&
+       strmap_put(&ld->names, f->name, *at) != 0)
+      ld->rc = -ENOMEM;
     feed_clear(f);
     free(key);
     return;
