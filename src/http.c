@@ -1,6 +1,6 @@
 /*
  * http.c: the built-in HTTP server. libmicrohttpd runs its own threads
- * (epoll where available, a small thread pool), so nothing a client does
+ * (poll(), a small thread pool), so nothing a client does
  * can block polling. Every published document is an immutable, reference
  * counted snapshot (bytes, a gzip copy when smaller, a strong ETag from a
  * hash of the bytes, Last-Modified = time of the update) that
@@ -854,9 +854,13 @@ int http_start(const char *listen, const char *widget_dir, struct http **out,
     return fd;
   }
   h->starting = true;
-  /* With several workers MHD shares the listening socket among them. */
+  /* With several workers MHD shares the listening socket among them.
+   * poll(), not epoll: with epoll (edge-triggered) MHD 0.9.75 often misses
+   * that a client closed its side after its last request, and keeps that
+   * connection until the idle timeout (found by fuzz_http); a worker
+   * holds a few hundred connections at most, which poll() handles. */
   h->mhd = MHD_start_daemon(
-      MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle,
+      MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle,
       h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_LISTEN_SOCKET, fd,
       MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
       connection_limit(), MHD_OPTION_PER_IP_CONNECTION_LIMIT,
