@@ -173,10 +173,20 @@ static int connect_server(void)
   dst.sin_family = AF_INET;
   dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   dst.sin_port = htons(port);
-  if(bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0 ||
-     connect(fd, (struct sockaddr *)&dst, sizeof(dst)) != 0) {
-    perror("fuzz_http: connect");
-    abort();
+  if(bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0)
+    die("bind failed");
+  if(connect(fd, (struct sockaddr *)&dst, sizeof(dst)) != 0) {
+    /* libFuzzer's timer signal can interrupt connect, which then goes on
+     * by itself: wait for it. */
+    struct pollfd p = {fd, POLLOUT, 0};
+    int err = errno;
+    socklen_t len = sizeof(err);
+
+    if(err != EINTR || poll(&p, 1, FUZZ_ANSWER_MS) != 1 ||
+       getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0) {
+      fprintf(stderr, "fuzz_http: connect: %s\n", strerror(err));
+      abort();
+    }
   }
   return fd;
 }
@@ -213,6 +223,8 @@ static size_t exchange(const uint8_t *data, size_t size)
     }
     if(p.revents & POLLOUT) {
       n = send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+      if(n < 0 && errno == EINTR)
+        continue;
       if(n < 0) {
         sent = size; /* the server closed: read what it said */
         continue;
@@ -221,6 +233,8 @@ static size_t exchange(const uint8_t *data, size_t size)
     }
     if(p.revents & (POLLIN | POLLHUP | POLLERR)) {
       n = recv(fd, reply + got, FUZZ_REPLY_MAX - got, 0);
+      if(n < 0 && errno == EINTR)
+        continue;
       if(n < 0 && errno == ECONNRESET)
         break;
       if(n < 0)
@@ -272,26 +286,15 @@ static long long header_number(const char *head, size_t n, const char *name)
   return -1;
 }
 
-/* Whether the request that this response answers was a HEAD: the
- * requests went in order, so the k-th request line names its method. */
-static bool nth_request_is_head(const uint8_t *data, size_t size, unsigned k)
+/* Whether some request line in the input may be a HEAD: a line (after a
+ * LF, or at the start) that begins "HEAD ". Which answer belongs to which
+ * request is only a guess for garbage input, so a bodiless answer is let
+ * through when any request could have been a HEAD. */
+static bool may_have_head(const uint8_t *data, size_t size)
 {
-  const char *s = (const char *)data;
-  unsigned seen = 0;
-  size_t i = 0;
-
-  /* Counting request lines is only a guess for garbage input, so a
-   * mismatch is not held against the server: only a clean HEAD counts. */
-  while(i < size) {
-    const char *end = find(s + i, size - i, "\r\n\r\n");
-
-    if(seen == k)
-      return size - i >= 5 && memcmp(s + i, "HEAD ", 5) == 0;
-    if(end == NULL)
-      return false;
-    i = (size_t)(end - s) + 4;
-    seen++;
-  }
+  for(size_t i = 0; i + 5 <= size; i++)
+    if((i == 0 || data[i - 1] == '\n') && memcmp(data + i, "HEAD ", 5) == 0)
+      return true;
   return false;
 }
 
@@ -320,9 +323,22 @@ static void check_answer(const uint8_t *data, size_t size, const char *r,
     status = (r[9] - '0') * 100 + (r[10] - '0') * 10 + (r[11] - '0');
     headlen = (size_t)(end - r) + 4;
     clen = header_number(r, headlen, "content-length");
+    if(status >= 400 && n >= 2 * headlen &&
+       memcmp(r, r + headlen, headlen) == 0 &&
+       find(r, headlen, "\r\nConnection: close\r\n")) {
+      /* A known defect of libmicrohttpd 0.9.75 (Debian 12), outside
+       * freshet's reach: a malformed or huge Content-Length gets MHD's
+       * own 400 or 413 with its head sent twice, then the body, then the
+       * close. Only that exact shape is let through. */
+      r += headlen;
+      n -= headlen;
+    }
     r += headlen;
     n -= headlen;
-    if(status == 304 || status == 204 || nth_request_is_head(data, size, k))
+    /* What follows a HEAD answer is the next answer, or the end. */
+    if(status == 304 || status == 204 || status < 200 ||
+       ((n == 0 || (n >= 9 && memcmp(r, "HTTP/1.1 ", 9) == 0)) &&
+        may_have_head(data, size)))
       clen = 0;
     if(clen < 0) {
       /* No length: the body runs to the close, so nothing may follow. */
