@@ -7,6 +7,8 @@
  */
 #include "daemon.h"
 
+#include "commit_group.h"
+
 #include "config.h"
 #include "feed.h"
 #include "fetch.h"
@@ -70,7 +72,7 @@ struct daemon {
   struct config *cfg;
   struct schedule_limits limits;
   struct store *store;
-  uv_mutex_t store_lock;
+  struct commit_group commits; /* every use of the store goes through it */
   struct fetcher *fetcher;
   struct publish *publish;
   struct http *http;       /* NULL when listen is empty */
@@ -369,9 +371,7 @@ static void job_work(uv_work_t *w)
     j->sf.next_due = j->now + j->sf.interval;
   }
 
-  uv_mutex_lock(&d->store_lock);
-  j->store_rc = store_save_fetch(d->store, f->id, &j->sf, &j->saved);
-  uv_mutex_unlock(&d->store_lock);
+  j->store_rc = commit_group_save(&d->commits, f->id, &j->sf, &j->saved);
   feed_free(feed);
   j->sf.feed = NULL;
 }
@@ -605,10 +605,10 @@ static int publish_now(struct daemon *d, bool full)
   if(!d->publish)
     return 0;
   full = full || d->publish_failed;
-  uv_mutex_lock(&d->store_lock);
+  commit_group_lock(&d->commits);
   rc = full ? publish_all(d->publish, d->store)
             : publish_recent(d->publish, d->store);
-  uv_mutex_unlock(&d->store_lock);
+  commit_group_unlock(&d->commits);
   if(rc != 0)
     log_errorx("publishing failed; the previous files stay, retried in a "
                "minute",
@@ -729,11 +729,11 @@ static int load_feeds(struct daemon *d)
   struct strmap names = {0}; /* configured name -> index in cfg->feeds */
   int rc;
 
-  uv_mutex_lock(&d->store_lock);
+  commit_group_lock(&d->commits);
   rc = store_sync_feeds(d->store, d->cfg);
   if(rc == 0)
     rc = store_list_feeds(d->store, &rows, &n);
-  uv_mutex_unlock(&d->store_lock);
+  commit_group_unlock(&d->commits);
   if(rc != 0)
     return rc;
   next = calloc(n ? n : 1, sizeof(*next));
@@ -1083,7 +1083,7 @@ int daemon_main(const char *config_file, enum daemon_mode mode)
   }
   store_set_retention(d.store, d.cfg->retention_days,
                       d.cfg->retention_per_feed);
-  uv_mutex_init(&d.store_lock);
+  commit_group_init(&d.commits, d.store);
   d.loop = uv_default_loop();
   fo.concurrency = d.cfg->concurrency;
   fo.per_host = d.cfg->per_host;
@@ -1133,7 +1133,7 @@ out_store:
   free(d.holds);
   schedule_heap_free(&d.heap);
   store_close(d.store);
-  uv_mutex_destroy(&d.store_lock);
+  commit_group_destroy(&d.commits);
 out:
   if(lock_fd >= 0)
     close(lock_fd);

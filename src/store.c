@@ -126,6 +126,9 @@ enum stmt {
   S_BEGIN,
   S_COMMIT,
   S_ROLLBACK,
+  S_SAVEPOINT,
+  S_RELEASE,
+  S_ROLLBACK_TO,
   S_FEED_SYNC_GET,
   S_FEED_INSERT,
   S_FEED_SET_URL,
@@ -163,6 +166,9 @@ static const char *const stmt_sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
+    [S_SAVEPOINT] = "SAVEPOINT fetch",
+    [S_RELEASE] = "RELEASE fetch",
+    [S_ROLLBACK_TO] = "ROLLBACK TO fetch",
     [S_FEED_SYNC_GET] = "SELECT id, url, config_title FROM feeds"
                         " WHERE name = ?1",
     [S_FEED_INSERT] = "INSERT INTO feeds(name, url, config_title)"
@@ -397,6 +403,25 @@ static void rollback(struct store *s)
 {
   if(!sqlite3_get_autocommit(s->db))
     run(s, s->st[S_ROLLBACK]);
+}
+
+int store_begin(struct store *s)
+{
+  return begin(s);
+}
+
+int store_commit(struct store *s)
+{
+  int rc = commit(s);
+
+  if(rc < 0)
+    rollback(s);
+  return rc;
+}
+
+bool store_in_transaction(const struct store *s)
+{
+  return !sqlite3_get_autocommit(s->db);
 }
 
 /* ---- a set of strings (open addressing, pointers borrowed) ------------- */
@@ -1657,9 +1682,13 @@ int store_save_fetch(struct store *s, int64_t feed_id,
   sqlite3_stmt *st;
   int rc;
 
+  /* Inside a caller's transaction (store_begin), this fetch is a
+   * savepoint: it still stays all or nothing. */
+  bool own = sqlite3_get_autocommit(s->db) != 0;
+
   if(result)
     memset(result, 0, sizeof(*result));
-  rc = begin(s);
+  rc = own ? begin(s) : run(s, s->st[S_SAVEPOINT]);
   if(rc < 0)
     return rc;
   st = s->st[S_FEED_MODE];
@@ -1685,11 +1714,15 @@ int store_save_fetch(struct store *s, int64_t feed_id,
   if(rc == 0)
     rc = save_state(&c);
   if(rc == 0)
-    rc = commit(s);
+    rc = own ? commit(s) : run(s, s->st[S_RELEASE]);
 out:
-  if(rc < 0)
+  if(rc < 0 && own) {
     rollback(s);
-  else if(result)
+  } else if(rc < 0 && !sqlite3_get_autocommit(s->db)) {
+    /* ROLLBACK TO keeps the savepoint open; RELEASE then drops it. */
+    run(s, s->st[S_ROLLBACK_TO]);
+    run(s, s->st[S_RELEASE]);
+  } else if(result)
     *result = c.res;
   for(size_t i = 0; c.d && i < c.n; i++)
     free(c.d[i].canon);

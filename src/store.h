@@ -111,6 +111,17 @@ int store_save_fetch(struct store *store, int64_t feed_id,
                      const struct store_fetch *fetch,
                      struct store_save_result *result);
 
+/* Opens a write transaction that the next store_save_fetch calls join
+ * (each of them still all or nothing, as a savepoint) until
+ * store_commit, which makes them durable together or, failing, drops them
+ * all. Other store calls must not be made while it is open. Return 0 or a
+ * negative code. */
+int store_begin(struct store *store);
+int store_commit(struct store *store);
+
+/* Whether a store_begin transaction is open. */
+bool store_in_transaction(const struct store *store);
+
 /* One entry as the publisher shows it, with its source feed. */
 struct store_item {
   int64_t id;

@@ -43,6 +43,9 @@
 #   CONCURRENCY, PER_HOST   freshet's settings (50, and 50 or 2 as above)
 #   PORT          nginx's port for the small corpus (18481; +1 for the big)
 #   CORPUS_ROOT   where corpora are cached (/tmp): freshet-bench-corpus-N
+#   BASELINE      another freshet binary (say, a build of main) timed the
+#                 same way in every round, interleaved, as tool=baseline:
+#                 the report adds freshet / baseline ratios (A/B of a change)
 #   PROFILE=1     also profile a cold and a 304 cycle of each size with
 #                 perf (a -g -fno-omit-frame-pointer build in BUILD_DIR-prof)
 #                 and print where the CPU time goes
@@ -228,22 +231,24 @@ count_codes() { # FILE CODE: how many transfers ended with CODE
   grep -c "^$2\$" "$1" || true
 }
 
-run_freshet_cold() { # N ROUND
-  local n=$1 r=$2 d=$work/$1/fr$2
+run_freshet_cold() { # N ROUND [TOOL BINARY]
+  local n=$1 r=$2 tool=${3:-freshet} bin=${4:-$freshet}
+  local d=$work/$1/$tool$2
   freshet_conf "$d" "$n"
-  measure set="$n" tool=freshet case=cold round="$r" -- \
-    "$freshet" -c "$d/freshet.conf" poll --all
-  echo "check set=$n tool=freshet case=cold round=$r" \
+  measure set="$n" tool="$tool" case=cold round="$r" -- \
+    "$bin" -c "$d/freshet.conf" poll --all
+  echo "check set=$n tool=$tool case=cold round=$r" \
     "ok=$(sql "$d/freshet.db" 'SELECT count(*) FROM feeds WHERE last_status = 200')" \
     "entries=$(sql "$d/freshet.db" 'SELECT count(*) FROM entries')" \
     "published=$(test -s "$d/public/feed.atom" && echo 1 || echo 0)" >>"$results"
 }
 
-run_freshet_304() { # N ROUND (after run_freshet_cold)
-  local n=$1 r=$2 d=$work/$1/fr$2
-  measure set="$n" tool=freshet case=304 round="$r" -- \
-    "$freshet" -c "$d/freshet.conf" poll --all
-  echo "check set=$n tool=freshet case=304 round=$r" \
+run_freshet_304() { # N ROUND [TOOL BINARY] (after run_freshet_cold)
+  local n=$1 r=$2 tool=${3:-freshet} bin=${4:-$freshet}
+  local d=$work/$1/$tool$2
+  measure set="$n" tool="$tool" case=304 round="$r" -- \
+    "$bin" -c "$d/freshet.conf" poll --all
+  echo "check set=$n tool=$tool case=304 round=$r" \
     "ok=$(sql "$d/freshet.db" 'SELECT count(*) FROM feeds WHERE last_status = 304')" \
     >>"$results"
   [[ "${KEEP:-0}" == 1 ]] || rm -rf "$d"
@@ -323,6 +328,10 @@ for ((r = 1; r <= rounds; r++)); do
     run_curl "$n" "$r" plain plain.cfg
     run_freshet_304 "$n" "$r"
     run_curl "$n" "$r" 304 c304.cfg
+    if [[ -n "${BASELINE:-}" ]]; then
+      run_freshet_cold "$n" "$r" baseline "$BASELINE"
+      run_freshet_304 "$n" "$r" baseline "$BASELINE"
+    fi
     if [[ "$n" == "$small" && "$peers" == 1 ]]; then
       run_sfeed "$n" "$r"
       run_feed2exec "$n" "$r"

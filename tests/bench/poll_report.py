@@ -51,14 +51,17 @@ def main():
     sets = sorted({k[0] for k in runs})
     order = [('freshet', 'cold'), ('curl', 'cold'), ('curl', 'plain'),
              ('freshet', '304'), ('curl', '304'), ('sfeed_update', 'cold'),
-             ('feed2exec', 'cold')]
+             ('feed2exec', 'cold'), ('baseline', 'cold'),
+             ('baseline', '304')]
     label = {('curl', 'cold'): 'curl --compressed (fetch only)',
              ('curl', 'plain'): 'curl, identity (fetch only)',
              ('curl', '304'): 'curl 304 (same validators)',
              ('freshet', 'cold'): 'freshet cold cycle',
              ('freshet', '304'): 'freshet 304 cycle',
              ('sfeed_update', 'cold'): 'sfeed_update cold',
-             ('feed2exec', 'cold'): 'feed2exec --parallel cold'}
+             ('feed2exec', 'cold'): 'feed2exec --parallel cold',
+             ('baseline', 'cold'): 'baseline freshet cold cycle',
+             ('baseline', '304'): 'baseline freshet 304 cycle'}
     print()
     print('%-6s %-31s %6s %-23s %8s %10s %8s %11s' % (
         'feeds', 'run', 'rounds', 'wall s (range)', 'CPU s',
@@ -120,6 +123,12 @@ def main():
              ('sfeed_update', 'cold'), ('freshet', 'cold'), 50, 'higher')
         show(s, 'feed2exec / freshet cold (speed-up)', ('feed2exec', 'cold'),
              ('freshet', 'cold'), 50, 'higher')
+        show(s, 'freshet cold / baseline cold', ('freshet', 'cold'),
+             ('baseline', 'cold'))
+        show(s, 'freshet 304 / baseline 304', ('freshet', '304'),
+             ('baseline', '304'))
+        show(s, 'baseline 304 / curl 304', ('baseline', '304'),
+             ('curl', '304'))
 
     print()
     print('Memory and CPU:')
