@@ -177,17 +177,34 @@ out:
   return rc;
 }
 
-/* True when dir/name is a regular file of len bytes. */
-static bool file_has_size(const char *dir, const char *name, size_t len)
+/* True when dir/name is a regular file holding exactly these len bytes. */
+static bool file_holds(const char *dir, const char *name, const char *data,
+                       size_t len)
 {
   char *path = join(dir, "", name, "");
+  char *have = NULL;
   struct stat st;
-  bool ok;
+  bool same = false;
+  size_t got = 0;
+  int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 
-  ok = path && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-       (size_t)st.st_size == len;
   free(path);
-  return ok;
+  if(fd < 0)
+    return false;
+  if(fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size == len &&
+     (have = malloc(len ? len : 1)) != NULL) {
+    while(got < len) {
+      ssize_t n = read(fd, have + got, len - got);
+
+      if(n <= 0)
+        break;
+      got += (size_t)n;
+    }
+    same = got == len && memcmp(have, data, len) == 0;
+  }
+  free(have);
+  close(fd);
+  return same;
 }
 
 /* Removes .NAME.tmpXXXXXX files a crash left behind. */
@@ -226,9 +243,14 @@ static int install(struct publish *p, enum doc d, char *data, size_t len,
 
   if(same) {
     free(data);
-    if(p->on_disk[d] && file_has_size(p->dir, docs[d].name, len))
+    if(p->on_disk[d] && file_holds(p->dir, docs[d].name, doc->data, len))
       return 0;
   } else {
+    /* A new process (a `poll` from cron, a restart) finds the file that
+     * an earlier one wrote: when it is this very document, it is not
+     * written and synced again. */
+    bool on_disk = old == NULL && file_holds(p->dir, docs[d].name, data, len);
+
     doc = render_doc_new(docs[d].name, docs[d].type, data, len, now);
     if(doc == NULL)
       return -ENOMEM;
@@ -239,6 +261,10 @@ static int install(struct publish *p, enum doc d, char *data, size_t len,
     if(p->on_update)
       p->on_update(p->on_update_arg, doc->name, doc->content_type, doc->data,
                    doc->len);
+    if(on_disk) {
+      p->on_disk[d] = true;
+      return 0;
+    }
   }
   rc = write_file(p->dir, docs[d].name, doc->data, doc->len);
   p->on_disk[d] = rc == 0;

@@ -39,7 +39,6 @@
 #define SCHEMA "schema/atom.rng" /* tests run in tests/ */
 #define ELLIPSIS "\xe2\x80\xa6"
 
-
 static const char *const outputs[] = {"feed.atom", "feed.rss", "feed.json",
                                       "feeds.opml", "recent.json"};
 #define NOUTPUTS (sizeof(outputs) / sizeof(outputs[0]))
@@ -893,6 +892,48 @@ static void test_unchanged_documents_not_rewritten(void **state)
   assert_true(a.st_ino != b.st_ino);
 }
 
+/* A second publisher (a later `freshet poll`) finds the documents an
+ * earlier one wrote: unchanged ones are left as they are, a document that
+ * differs on disk is replaced. */
+static void test_new_publisher_keeps_identical_files(void **state)
+{
+  struct fixture *f = *state;
+  struct publish *p = NULL;
+  struct stat before[NOUTPUTS], after[NOUTPUTS];
+  char path[256], *rss;
+
+  for(size_t i = 0; i < NOUTPUTS; i++) {
+    snprintf(path, sizeof(path), "%s/%s", f->out, outputs[i]);
+    assert_int_equal(stat(path, &before[i]), 0);
+  }
+  /* Same size, other bytes: must be replaced. */
+  snprintf(path, sizeof(path), "%s/feed.rss", f->out);
+  {
+    int fd = open(path, O_WRONLY);
+
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, "X", 1, 0), 1);
+    close(fd);
+  }
+  assert_int_equal(publish_new(&f->s.cfg, &p), 0);
+  assert_int_equal(publish_all(p, f->s.store), 0);
+  publish_free(p);
+  for(size_t i = 0; i < NOUTPUTS; i++) {
+    snprintf(path, sizeof(path), "%s/%s", f->out, outputs[i]);
+    assert_int_equal(stat(path, &after[i]), 0);
+    if(strcmp(outputs[i], "feed.rss") == 0 ||
+       strcmp(outputs[i], "recent.json") == 0) /* its "generated" moves */
+      continue;
+    if(before[i].st_ino != after[i].st_ino)
+      fail_msg("%s was written again with the same bytes", outputs[i]);
+  }
+  assert_true(after[1].st_ino != before[1].st_ino);
+  rss = slurp(f->out, "feed.rss", NULL);
+  assert_non_null(rss);
+  assert_int_equal(rss[0], '<');
+  free(rss);
+}
+
 static void test_stale_temp_files_removed(void **state)
 {
   struct fixture *f = *state;
@@ -1186,6 +1227,8 @@ int main(void)
                                       teardown),
       cmocka_unit_test_setup_teardown(test_output_dir_is_a_file, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_new_publisher_keeps_identical_files,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_unchanged_documents_not_rewritten,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_stale_temp_files_removed, setup,
