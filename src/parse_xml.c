@@ -1,13 +1,14 @@
 /*
  * parse_xml.c: RSS 0.90/0.91/0.92/2.0, RSS 1.0 and Atom 0.3/1.0 -> struct
- * feed, on libxml2's SAX2 interface (no tree is built, so memory stays
+ * feed, on the events of xml_scan.c (no tree is built, so memory stays
  * proportional to one entry, not to the document).
  *
  * The input is already clean UTF-8 with its DTD removed (charset.c,
- * xmlfix.c). libxml2 runs in recovery mode with no entity declarations, no
- * DTD loading and no network, and what it complains about becomes a
- * warning. Elements are recognised by namespace URI, or by their usual
- * prefix when a feed forgot to declare it.
+ * xmlfix.c). The scanner declares no entities and loads nothing, recovers
+ * from broken markup, and what it complains about becomes a warning. Text
+ * is asked for only while a field is being collected. Elements are
+ * recognised by namespace URI, or by their usual prefix when a feed forgot
+ * to declare it.
  */
 #include "parse_xml.h"
 
@@ -17,10 +18,9 @@
 #include "parse.h"
 #include "parse_field.h"
 #include "url.h"
+#include "xml_scan.h"
 
 #include <errno.h>
-#include <libxml/parser.h>
-#include <libxml/parserInternals.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,7 +104,6 @@ enum kind {
 
 struct reader {
   struct feed *feed;
-  xmlParserCtxtPtr ctxt;
   const char *doc_url;
   bool stopped;
 
@@ -146,38 +145,34 @@ struct reader {
   int64_t sy_frequency;
   int feed_link_rank;
 
-  /* libxml2 interns names; this remembers the last URIs it resolved. */
-  const xmlChar *ns_cache_uri[8];
-  enum ns ns_cache_ns[8];
-  unsigned ns_cache_next;
+  /* Whether the scanner should hand over text now (xml_scan.h). */
+  bool text_wanted;
 };
 
-static enum ns ns_of(struct reader *r, const xmlChar *uri,
-                     const xmlChar *prefix)
+/* The namespace of a name with the binding b (NULL when there is none)
+ * and the prefix (NULL when unprefixed). */
+static enum ns ns_of(struct xml_ns *b, const char *prefix)
 {
   enum ns ns = NS_OTHER;
 
-  if(!uri) {
+  if(!b) {
     if(!prefix)
       return NS_NONE;
     /* An undeclared prefix: trust the conventional ones. */
     for(size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]); i++)
-      if(namespaces[i].prefix &&
-         strcmp((const char *)prefix, namespaces[i].prefix) == 0)
+      if(namespaces[i].prefix && strcmp(prefix, namespaces[i].prefix) == 0)
         return namespaces[i].ns;
     return NS_OTHER;
   }
-  for(unsigned i = 0; i < 8; i++)
-    if(r->ns_cache_uri[i] == uri)
-      return r->ns_cache_ns[i];
+  /* The binding remembers what its URI was found to be. */
+  if(b->user >= 0)
+    return (enum ns)b->user;
   for(size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]); i++)
-    if(strcmp((const char *)uri, namespaces[i].uri) == 0) {
+    if(strcmp(b->uri, namespaces[i].uri) == 0) {
       ns = namespaces[i].ns;
       break;
     }
-  r->ns_cache_uri[r->ns_cache_next] = uri;
-  r->ns_cache_ns[r->ns_cache_next] = ns;
-  r->ns_cache_next = (r->ns_cache_next + 1) % 8;
+  b->user = (int)ns;
   return ns;
 }
 
@@ -211,55 +206,31 @@ static bool is_entry_element(struct reader *r, const char *name, enum ns ns)
 
 static void out_of_memory(struct reader *r)
 {
-  if(!r->stopped) {
-    r->stopped = true;
-    xmlStopParser(r->ctxt);
-  }
+  r->stopped = true;
 }
 
-/* Copies a SAX2 attribute value. Without entity substitution libxml2 hands
- * an escaped '&' over as "&#38;"; everything else arrives decoded. */
-static char *attr_value(const xmlChar *begin, const xmlChar *end)
-{
-  size_t n = (size_t)(end - begin);
-  char *v = malloc(n + 1);
-  size_t o = 0;
-
-  if(!v)
-    return NULL;
-  for(size_t i = 0; i < n; i++) {
-    if(begin[i] == '&' && n - i >= 5 && memcmp(begin + i, "&#38;", 5) == 0) {
-      v[o++] = '&';
-      i += 4;
-      continue;
-    }
-    v[o++] = (char)begin[i];
-  }
-  v[o] = '\0';
-  return v;
-}
-
-/* Copies attribute localname (in namespace ns, or any when ns is -1) of a
- * SAX2 attribute array into a malloc'd string, or returns NULL. */
-static char *attr(struct reader *r, int nb, const xmlChar **attrs,
+/* Copies attribute localname (in namespace ns, or any when ns is -1) of
+ * el into a malloc'd string, or returns NULL. */
+static char *attr(struct reader *r, const struct xml_element *el,
                   const char *name, int ns)
 {
-  for(int i = 0; i < nb; i++) {
-    const xmlChar **a = attrs + i * 5;
+  (void)r;
+  for(size_t i = 0; i < el->nattrs; i++) {
+    const struct xml_attr *a = &el->attrs[i];
 
-    if(strcmp((const char *)a[0], name) != 0)
+    if(strcmp(a->local, name) != 0)
       continue;
-    if(ns >= 0 && ns_of(r, a[2], a[1]) != (enum ns)ns)
+    if(ns >= 0 && ns_of(a->ns, a->prefix) != (enum ns)ns)
       continue;
-    return attr_value(a[3], a[4]);
+    return strndup(a->value, a->value_len);
   }
   return NULL;
 }
 
-static bool attr_is(struct reader *r, int nb, const xmlChar **attrs,
+static bool attr_is(struct reader *r, const struct xml_element *el,
                     const char *name, const char *value)
 {
-  char *v = attr(r, nb, attrs, name, NS_NONE);
+  char *v = attr(r, el, name, NS_NONE);
   bool match = v && strcasecmp(v, value) == 0;
 
   free(v);
@@ -279,10 +250,10 @@ static const char *current_base(const struct reader *r)
   return r->base[d];
 }
 
-static void push_base(struct reader *r, int nb, const xmlChar **attrs)
+static void push_base(struct reader *r, const struct xml_element *el)
 {
   int d = r->depth;
-  char *xb = attr(r, nb, attrs, "base", NS_XML);
+  char *xb = attr(r, el, "base", NS_XML);
 
   r->base[d] = r->base[d - 1];
   r->base_owned[d] = false;
@@ -345,10 +316,10 @@ static void start_capture(struct reader *r, enum field field, enum kind kind)
 
 /* Atom text constructs: type="text" | "html" | "xhtml" (1.0), or a MIME
  * type with mode="escaped" | "xml" | "base64" (0.3). */
-static enum kind atom_kind(struct reader *r, int nb, const xmlChar **attrs)
+static enum kind atom_kind(struct reader *r, const struct xml_element *el)
 {
-  char *type = attr(r, nb, attrs, "type", NS_NONE);
-  char *mode = attr(r, nb, attrs, "mode", NS_NONE);
+  char *type = attr(r, el, "type", NS_NONE);
+  char *mode = attr(r, el, "mode", NS_NONE);
   enum kind kind = K_TEXT;
 
   if(mode && strcasecmp(mode, "base64") == 0)
@@ -416,18 +387,18 @@ static void add_enclosure(struct reader *r, char *url, char *type, char *length)
 }
 
 /* <link rel href type> of Atom, or atom:link inside RSS. */
-static void atom_link(struct reader *r, int nb, const xmlChar **attrs)
+static void atom_link(struct reader *r, const struct xml_element *el)
 {
-  char *rel = attr(r, nb, attrs, "rel", NS_NONE);
-  char *href = attr(r, nb, attrs, "href", NS_NONE);
-  char *type = attr(r, nb, attrs, "type", NS_NONE);
+  char *rel = attr(r, el, "rel", NS_NONE);
+  char *href = attr(r, el, "href", NS_NONE);
+  char *type = attr(r, el, "type", NS_NONE);
   bool alternate = !rel || strcasecmp(rel, "alternate") == 0;
   int rank = 0;
 
   if(!href)
     goto out;
   if(rel && strcasecmp(rel, "enclosure") == 0 && r->entry) {
-    add_enclosure(r, href, type, attr(r, nb, attrs, "length", NS_NONE));
+    add_enclosure(r, href, type, attr(r, el, "length", NS_NONE));
     href = NULL;
     type = NULL;
     goto out;
@@ -463,33 +434,32 @@ out:
   free(type);
 }
 
-static void media_element(struct reader *r, const char *name, int nb,
-                          const xmlChar **attrs)
+static void media_element(struct reader *r, const char *name,
+                          const struct xml_element *el)
 {
   if(strcmp(name, "thumbnail") == 0) {
-    offer_image(r, attr(r, nb, attrs, "url", NS_NONE), IMAGE_FROM_THUMBNAIL);
+    offer_image(r, attr(r, el, "url", NS_NONE), IMAGE_FROM_THUMBNAIL);
   } else if(strcmp(name, "content") == 0) {
-    char *type = attr(r, nb, attrs, "type", NS_NONE);
-    char *medium = attr(r, nb, attrs, "medium", NS_NONE);
+    char *type = attr(r, el, "type", NS_NONE);
+    char *medium = attr(r, el, "medium", NS_NONE);
 
     if((medium && strcasecmp(medium, "image") == 0) ||
        (type && strncasecmp(type, "image/", 6) == 0))
-      offer_image(r, attr(r, nb, attrs, "url", NS_NONE), IMAGE_FROM_MEDIA);
+      offer_image(r, attr(r, el, "url", NS_NONE), IMAGE_FROM_MEDIA);
     free(type);
     free(medium);
   } else if(strcmp(name, "description") == 0) {
     start_capture(r, F_MEDIA_DESCRIPTION,
-                  attr_is(r, nb, attrs, "type", "html") ? K_HTML : K_TEXT);
+                  attr_is(r, el, "type", "html") ? K_HTML : K_TEXT);
   }
 }
 
-static void start_entry(struct reader *r, int nb, const xmlChar **attrs)
+static void start_entry(struct reader *r, const struct xml_element *el)
 {
   if(r->feed->nentries >= PARSE_MAX_ENTRIES) {
     feed_warn(r->feed, "more than %d entries; the rest were ignored",
               PARSE_MAX_ENTRIES);
     r->stopped = true;
-    xmlStopParser(r->ctxt);
     return;
   }
   r->entry = feed_add_entry(r->feed);
@@ -503,7 +473,7 @@ static void start_entry(struct reader *r, int nb, const xmlChar **attrs)
   buf_reset(&r->authors);
   /* RSS 1.0 names each item with rdf:about: its id unless a guid comes. */
   free(r->about);
-  r->about = attr(r, nb, attrs, "about", NS_RDF);
+  r->about = attr(r, el, "about", NS_RDF);
 }
 
 /* Appends one author name to the comma-separated list being built. */
@@ -545,19 +515,19 @@ static void end_entry(struct reader *r)
 }
 
 /* xml:lang on the root or the channel names the feed's language. */
-static void feed_language_from(struct reader *r, int nb, const xmlChar **attrs)
+static void feed_language_from(struct reader *r, const struct xml_element *el)
 {
-  char *lang = attr(r, nb, attrs, "lang", NS_XML);
+  char *lang = attr(r, el, "lang", NS_XML);
 
   if(lang && !r->feed->language)
     r->feed->language = field_text(lang, strlen(lang), false);
   free(lang);
 }
 
-static enum feed_format rss_version(struct reader *r, int nb,
-                                    const xmlChar **attrs)
+static enum feed_format rss_version(struct reader *r,
+                                    const struct xml_element *el)
 {
-  char *v = attr(r, nb, attrs, "version", NS_NONE);
+  char *v = attr(r, el, "version", NS_NONE);
   enum feed_format f = FEED_FORMAT_RSS20;
 
   if(v && strcmp(v, "0.91") == 0)
@@ -570,8 +540,8 @@ static enum feed_format rss_version(struct reader *r, int nb,
   return f;
 }
 
-static void start_root(struct reader *r, const char *name, enum ns ns, int nb,
-                       const xmlChar **attrs)
+static void start_root(struct reader *r, const char *name, enum ns ns,
+                       const struct xml_element *el)
 {
   struct feed *f = r->feed;
 
@@ -579,7 +549,7 @@ static void start_root(struct reader *r, const char *name, enum ns ns, int nb,
   r->root_ns = ns;
   snprintf(r->root_name, sizeof(r->root_name), "%s", name);
   if(strcmp(name, "rss") == 0 && ns == NS_NONE)
-    f->format = rss_version(r, nb, attrs);
+    f->format = rss_version(r, el);
   else if(strcmp(name, "RDF") == 0 && ns == NS_RDF)
     f->format = FEED_FORMAT_RSS10;
   else if(strcmp(name, "feed") == 0 && ns == NS_ATOM03)
@@ -590,34 +560,33 @@ static void start_root(struct reader *r, const char *name, enum ns ns, int nb,
     f->format = FEED_FORMAT_RSS20;
   if(f->format == FEED_FORMAT_UNKNOWN) {
     r->stopped = true;
-    xmlStopParser(r->ctxt);
     return;
   }
   if(strcmp(name, "feed") == 0 || strcmp(name, "channel") == 0)
     r->channel_depth = r->depth;
-  feed_language_from(r, nb, attrs);
+  feed_language_from(r, el);
   if(f->format == FEED_FORMAT_ATOM10 && ns == NS_NONE)
     feed_warn(f, "Atom feed without the Atom namespace");
 }
 
 /* Starts collecting a field of the feed or of an entry, for an element
  * that is a direct child of the channel or entry. */
-static void start_field(struct reader *r, const char *name, enum ns ns, int nb,
-                        const xmlChar **attrs)
+static void start_field(struct reader *r, const char *name, enum ns ns,
+                        const struct xml_element *el)
 {
   bool core = is_core(r, ns);
   bool in_entry = r->entry != NULL;
-  enum kind guess = is_atom(r) ? atom_kind(r, nb, attrs) : K_GUESS;
+  enum kind guess = is_atom(r) ? atom_kind(r, el) : K_GUESS;
 
   if(core && strcmp(name, "title") == 0) {
     start_capture(r, F_TITLE, guess);
   } else if(core && strcmp(name, "link") == 0) {
     if(is_atom(r))
-      atom_link(r, nb, attrs);
+      atom_link(r, el);
     else
       start_capture(r, F_LINK, K_TEXT);
   } else if(ns == NS_ATOM10 && strcmp(name, "link") == 0) {
-    atom_link(r, nb, attrs);
+    atom_link(r, el);
   } else if(core && is_atom(r) && strcmp(name, "author") == 0) {
     r->person_depth = r->depth;
     buf_reset(&r->person_name);
@@ -647,10 +616,10 @@ static void start_field(struct reader *r, const char *name, enum ns ns, int nb,
   } else if((core && strcmp(name, "category") == 0) ||
             (ns == NS_DC && strcmp(name, "subject") == 0)) {
     char *term =
-        is_atom(r) && ns != NS_DC ? attr(r, nb, attrs, "term", NS_NONE) : NULL;
+        is_atom(r) && ns != NS_DC ? attr(r, el, "term", NS_NONE) : NULL;
 
     if(term) {
-      char *label = attr(r, nb, attrs, "label", NS_NONE);
+      char *label = attr(r, el, "label", NS_NONE);
       char *text =
           field_text(label ? label : term, strlen(label ? label : term), false);
 
@@ -663,7 +632,7 @@ static void start_field(struct reader *r, const char *name, enum ns ns, int nb,
       start_capture(r, F_CATEGORY, K_GUESS);
     }
   } else if(in_entry && core && strcmp(name, "guid") == 0) {
-    r->cap_permalink = !attr_is(r, nb, attrs, "isPermaLink", "false");
+    r->cap_permalink = !attr_is(r, el, "isPermaLink", "false");
     start_capture(r, F_GUID, K_TEXT);
   } else if(core && is_atom(r) && strcmp(name, "id") == 0) {
     start_capture(r, F_ID, K_TEXT);
@@ -679,9 +648,8 @@ static void start_field(struct reader *r, const char *name, enum ns ns, int nb,
                          (ns == NS_CONTENT && strcmp(name, "encoded") == 0))) {
     start_capture(r, F_CONTENT, ns == NS_CONTENT ? K_HTML : guess);
   } else if(in_entry && core && strcmp(name, "enclosure") == 0) {
-    add_enclosure(r, attr(r, nb, attrs, "url", NS_NONE),
-                  attr(r, nb, attrs, "type", NS_NONE),
-                  attr(r, nb, attrs, "length", NS_NONE));
+    add_enclosure(r, attr(r, el, "url", NS_NONE), attr(r, el, "type", NS_NONE),
+                  attr(r, el, "length", NS_NONE));
   } else if(!in_entry && core && strcmp(name, "ttl") == 0) {
     start_capture(r, F_TTL, K_TEXT);
   } else if(!in_entry && ns == NS_SY && strcmp(name, "updatePeriod") == 0) {
@@ -689,7 +657,7 @@ static void start_field(struct reader *r, const char *name, enum ns ns, int nb,
   } else if(!in_entry && ns == NS_SY && strcmp(name, "updateFrequency") == 0) {
     start_capture(r, F_SY_FREQUENCY, K_TEXT);
   } else if(in_entry && ns == NS_ITUNES && strcmp(name, "image") == 0) {
-    offer_image(r, attr(r, nb, attrs, "href", NS_NONE), IMAGE_FROM_MEDIA);
+    offer_image(r, attr(r, el, "href", NS_NONE), IMAGE_FROM_MEDIA);
   } else if(core && is_atom(r) && strcmp(name, "source") == 0) {
     r->skip_depth = r->depth;
   } else if(core && !in_entry &&
@@ -700,54 +668,44 @@ static void start_field(struct reader *r, const char *name, enum ns ns, int nb,
 }
 
 /* Writes a start tag of inline markup inside a collected HTML field. */
-static void copy_start_tag(struct reader *r, const char *name, int nb,
-                           const xmlChar **attrs)
+static void copy_start_tag(struct reader *r, const char *name,
+                           const struct xml_element *el)
 {
   buf_addc(&r->text, '<');
   buf_adds(&r->text, name);
-  for(int i = 0; i < nb; i++) {
-    const xmlChar **a = attrs + i * 5;
-    char *v = attr_value(a[3], a[4]);
-    char *esc = v ? html_escape_text(v, strlen(v)) : NULL;
+  for(size_t i = 0; i < el->nattrs; i++) {
+    const struct xml_attr *a = &el->attrs[i];
+    char *esc = html_escape_text(a->value, a->value_len);
 
     buf_addc(&r->text, ' ');
-    buf_adds(&r->text, (const char *)a[0]);
+    buf_adds(&r->text, a->local);
     buf_adds(&r->text, "=\"");
     if(esc)
       buf_adds(&r->text, esc);
     buf_addc(&r->text, '"');
     free(esc);
-    free(v);
   }
   buf_addc(&r->text, '>');
 }
 
-static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-                     const xmlChar *uri, int nb_namespaces,
-                     const xmlChar **namespaces_, int nb_attributes,
-                     int nb_defaulted, const xmlChar **attrs)
+static void start_element(struct reader *r, const struct xml_element *el)
 {
-  struct reader *r = ctx;
-  const char *name = (const char *)localname;
+  const char *name = el->local;
   enum ns ns;
 
-  (void)nb_namespaces;
-  (void)namespaces_;
-  (void)nb_defaulted;
   if(r->stopped)
     return;
   if(r->depth >= PARSE_MAX_DEPTH) {
     feed_warn(r->feed, "elements nested deeper than %d; the rest was ignored",
               PARSE_MAX_DEPTH);
     r->stopped = true;
-    xmlStopParser(r->ctxt);
     return;
   }
   r->depth++;
-  push_base(r, nb_attributes, attrs);
-  ns = ns_of(r, uri, prefix);
+  push_base(r, el);
+  ns = ns_of(el->ns, el->prefix);
   if(!r->root_seen) {
-    start_root(r, name, ns, nb_attributes, attrs);
+    start_root(r, name, ns, el);
     return;
   }
   if(r->skip_depth)
@@ -763,7 +721,7 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     }
     if(r->cap_kind == K_HTML || r->cap_kind == K_XHTML ||
        r->cap_kind == K_GUESS)
-      copy_start_tag(r, name, nb_attributes, attrs);
+      copy_start_tag(r, name, el);
     return;
   }
   if(r->person_depth) {
@@ -779,29 +737,29 @@ static void on_start(void *ctx, const xmlChar *localname, const xmlChar *prefix,
     /* An entry inside an entry: the previous one lost its end tag (an
      * unclosed element in it swallowed it). It ends here. */
     end_entry(r);
-    start_entry(r, nb_attributes, attrs);
+    start_entry(r, el);
     return;
   }
   if(r->entry) {
     if(ns == NS_MEDIA)
-      media_element(r, name, nb_attributes, attrs);
+      media_element(r, name, el);
     else if(r->depth == r->entry_depth + 1)
-      start_field(r, name, ns, nb_attributes, attrs);
+      start_field(r, name, ns, el);
     return;
   }
   if(is_entry_element(r, name, ns)) {
-    start_entry(r, nb_attributes, attrs);
+    start_entry(r, el);
     return;
   }
   if(is_core(r, ns) && strcmp(name, "channel") == 0 && !r->channel_depth) {
     r->channel_depth = r->depth;
-    feed_language_from(r, nb_attributes, attrs);
+    feed_language_from(r, el);
     if(ns == NS_RSS090)
       r->feed->format = FEED_FORMAT_RSS090;
     return;
   }
   if(r->channel_depth && r->depth == r->channel_depth + 1)
-    start_field(r, name, ns, nb_attributes, attrs);
+    start_field(r, name, ns, el);
 }
 
 static void set_once(char **slot, char *value)
@@ -979,13 +937,8 @@ static void end_person(struct reader *r)
   r->person_depth = 0;
 }
 
-static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
-                   const xmlChar *uri)
+static void end_element(struct reader *r, const char *localname)
 {
-  struct reader *r = ctx;
-
-  (void)prefix;
-  (void)uri;
   if(r->depth == 0)
     return;
   if(r->cap_depth && r->depth > r->cap_depth) {
@@ -993,7 +946,7 @@ static void on_end(void *ctx, const xmlChar *localname, const xmlChar *prefix,
        (r->cap_kind == K_HTML || r->cap_kind == K_XHTML ||
         r->cap_kind == K_GUESS)) {
       buf_adds(&r->text, "</");
-      buf_adds(&r->text, (const char *)localname);
+      buf_adds(&r->text, localname);
       buf_addc(&r->text, '>');
     }
   } else if(r->cap_depth == r->depth) {
@@ -1030,41 +983,62 @@ static void add_text(struct reader *r, const char *s, size_t len)
       out_of_memory(r);
     return;
   }
-  for(size_t i = 0; i < len; i++) {
-    switch(s[i]) {
-    case '&':
-      buf_adds(&r->text, "&amp;");
-      break;
-    case '<':
-      buf_adds(&r->text, "&lt;");
-      break;
-    case '>':
-      buf_adds(&r->text, "&gt;");
-      break;
-    default:
-      buf_addc(&r->text, s[i]);
+  for(size_t i = 0; i < len;) {
+    size_t run = i;
+
+    /* Copy what needs no escaping in one piece. */
+    while(run < len && s[run] != '&' && s[run] != '<' && s[run] != '>')
+      run++;
+    if(run > i && buf_add(&r->text, s + i, run - i) != 0) {
+      out_of_memory(r);
+      return;
     }
+    if(run == len)
+      break;
+    buf_adds(&r->text, s[run] == '&'   ? "&amp;"
+                       : s[run] == '<' ? "&lt;"
+                                       : "&gt;");
+    i = run + 1;
   }
 }
 
-static void on_characters(void *ctx, const xmlChar *ch, int len)
+/* Text matters only inside a field being collected. */
+static void update_text_wanted(struct reader *r)
 {
-  add_text(ctx, (const char *)ch, (size_t)len);
+  r->text_wanted = r->cap_depth && !r->skip_depth && !r->stopped;
 }
 
-static void on_error(void *ctx, xmlErrorPtr err)
+static int on_start(void *ctx, const struct xml_element *el)
 {
   struct reader *r = ctx;
-  char msg[200];
-  size_t n;
 
-  if(!err || !err->message || err->level == XML_ERR_WARNING)
-    return;
-  snprintf(msg, sizeof(msg), "%s", err->message);
-  n = strlen(msg);
-  while(n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-    msg[--n] = '\0';
-  feed_warn(r->feed, "XML error at line %d: %s", err->line, msg);
+  start_element(r, el);
+  update_text_wanted(r);
+  return r->stopped;
+}
+
+static int on_end(void *ctx, const struct xml_element *el)
+{
+  struct reader *r = ctx;
+
+  end_element(r, el->local);
+  update_text_wanted(r);
+  return r->stopped;
+}
+
+static int on_text(void *ctx, const char *s, size_t len)
+{
+  struct reader *r = ctx;
+
+  add_text(r, s, len);
+  return r->stopped;
+}
+
+static void on_error(void *ctx, int line, const char *msg)
+{
+  struct reader *r = ctx;
+
+  feed_warn(r->feed, "XML error at line %d: %s", line, msg);
 }
 
 static void finish(struct reader *r)
@@ -1080,7 +1054,7 @@ static void finish(struct reader *r)
     feed_warn(f, "document ended inside <%s>; open elements closed",
               r->entry ? (is_atom(r) ? "entry" : "item") : r->root_name);
   while(r->depth > 0)
-    on_end(r, (const xmlChar *)"", NULL, NULL);
+    end_element(r, "");
   /* The entry open at the end is kept (unless it was empty): say so. */
   f->truncated = cut && f->nentries == n;
   if(r->sy_period)
@@ -1091,36 +1065,18 @@ int parse_xml(const char *doc, size_t len, const char *url, struct feed *feed,
               char *err, size_t errlen)
 {
   struct reader *r = calloc(1, sizeof(*r));
-  xmlSAXHandler *sax = calloc(1, sizeof(*sax));
-  xmlParserCtxtPtr ctxt = NULL;
+  struct xml_scan_handler h = {
+      .start = on_start,
+      .end = on_end,
+      .text = on_text,
+      .error = on_error,
+  };
   int rc = 0;
 
-  if(!r || !sax) {
-    free(r);
-    free(sax);
+  if(!r)
     return -ENOMEM;
-  }
-  /* Only the callbacks freshet needs: no entity declarations, no DTD, no
-   * tree. */
-  sax->initialized = XML_SAX2_MAGIC;
-  sax->startElementNs = on_start;
-  sax->endElementNs = on_end;
-  sax->characters = on_characters;
-  sax->cdataBlock = on_characters;
-  sax->serror = on_error;
-  ctxt = xmlCreateMemoryParserCtxt(doc, (int)len);
-  if(!ctxt) {
-    free(r);
-    free(sax);
-    return -ENOMEM;
-  }
-  xmlFree(ctxt->sax);
-  ctxt->sax = sax;
-  ctxt->userData = r;
-  xmlCtxtUseOptions(ctxt, XML_PARSE_RECOVER | XML_PARSE_NONET |
-                              XML_PARSE_IGNORE_ENC | XML_PARSE_NOCDATA);
+  h.text_wanted = &r->text_wanted;
   r->feed = feed;
-  r->ctxt = ctxt;
   r->doc_url = url;
   r->base[0] = url ? strdup(url) : NULL;
   r->base_owned[0] = r->base[0] != NULL;
@@ -1129,11 +1085,11 @@ int parse_xml(const char *doc, size_t len, const char *url, struct feed *feed,
   buf_init(&r->person_email, 4096);
   buf_init(&r->authors, 4096);
 
-  xmlParseDocument(ctxt);
+  rc = xml_scan(doc, len, &h, r);
   finish(r);
 
   feed_utf8_clean(r->root_name);
-  if(feed->format == FEED_FORMAT_UNKNOWN) {
+  if(rc == 0 && feed->format == FEED_FORMAT_UNKNOWN) {
     if(!r->root_seen)
       snprintf(err, errlen, "found no XML elements, not a feed");
     else if(strcasecmp(r->root_name, "html") == 0)
@@ -1154,8 +1110,5 @@ int parse_xml(const char *doc, size_t len, const char *url, struct feed *feed,
   free(r->about);
   free(r->media_description);
   free(r);
-  ctxt->sax = NULL;
-  free(sax);
-  xmlFreeParserCtxt(ctxt);
   return rc;
 }

@@ -1,11 +1,12 @@
 /*
  * xmlfix.c: repairs the XML mistakes real feeds make, in one pass over the
- * clean UTF-8 that charset_to_utf8 produced, before libxml2 sees it.
+ * clean UTF-8 that charset_to_utf8 produced, before the XML reader
+ * (xml_scan.c) sees it.
  *
  * Text is skipped with memchr to the next '&' or '<'; tags are walked byte
  * by byte (they are short) so that quoted attribute values are respected;
  * comments, CDATA sections and processing instructions are copied as they
- * are. Tag nesting is left to libxml2's recover mode.
+ * are. Tag nesting is left to the reader's recovery.
  *
  * Decisions beyond the header's contract:
  * - Markup is '<' followed by a name ("<a", "</a", "<?xml"), "<!--",
@@ -30,9 +31,9 @@
  *   it is only whitespace: a declaration not at the start makes the
  *   document ill-formed for strict readers.
  * - Before the root element (the prolog) only whitespace, comments and
- *   PIs are kept: libxml2 gives up on a document with text there, even in
- *   recover mode. HTML tags shortly before a feed's root element (rss,
- *   feed, RDF, opml) are junk as well.
+ *   PIs are kept: strict readers (libxml2 even in recover mode) give up
+ *   on a document with text there. HTML tags shortly before a feed's root
+ *   element (rss, feed, RDF, opml) are junk as well.
  */
 #include "xmlfix.h"
 
@@ -194,7 +195,7 @@ static int name_start(const char *p, size_t rest)
 }
 
 /* Returns what the '<' at p (rest bytes left) starts. A DOCTYPE is markup
- * only in the prolog, the only place libxml2 reads one. */
+ * only in the prolog, the only place an XML reader takes one. */
 static enum markup classify(const char *p, size_t rest, int prolog)
 {
   if(rest >= 2 && p[1] == '!') {
@@ -289,12 +290,16 @@ static size_t skip_doctype(struct fix *f, size_t i)
 /* Returns nonzero when the len bytes at name are one of XML's entities. */
 static int xml_entity(const char *name, size_t len)
 {
-  static const char *const names[] = {"amp", "lt", "gt", "quot", "apos"};
-
-  for(size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
-    if(strlen(names[k]) == len && !memcmp(name, names[k], len))
-      return 1;
-  return 0;
+  switch(len) {
+  case 2:
+    return (name[0] == 'l' || name[0] == 'g') && name[1] == 't';
+  case 3:
+    return !memcmp(name, "amp", 3);
+  case 4:
+    return !memcmp(name, "quot", 4) || !memcmp(name, "apos", 4);
+  default:
+    return 0;
+  }
 }
 
 /* Writes "&#N;". */
@@ -424,6 +429,11 @@ static size_t amp(struct fix *f, size_t i)
   return i + 1;
 }
 
+/* The bytes tag() stops at. */
+static const unsigned char tag_special[256] = {
+    ['&'] = 1, ['"'] = 1, ['\''] = 1, ['>'] = 1, ['<'] = 1,
+};
+
 /* Copies the start or end tag at i, repairing '&' in it; returns where it
  * ended. A '>' inside quotes does not end it; markup outside them does
  * (the tag was never closed). A '<' that starts no markup stays in the
@@ -435,8 +445,14 @@ static size_t tag(struct fix *f, size_t i)
   char quote_char = 0;
 
   while(j < n) {
-    char c = s[j];
+    char c;
 
+    /* Most bytes of a tag are none of the ones that matter here. */
+    while(j < n && !tag_special[(unsigned char)s[j]])
+      j++;
+    if(j == n)
+      break;
+    c = s[j];
     if(c == '&') {
       put(f, s + from, j - from);
       j = amp(f, j);
@@ -470,10 +486,22 @@ static size_t find(const char *s, size_t n, size_t i, char c)
 
 /* RSS elements that hold only text, or HTML that should have been escaped
  * (description, content:encoded). */
-static const char *const rss_text_elements[] = {
-    "title",   "link",       "description",     "guid",
-    "pubDate", "author",     "category",        "comments",
-    "dc:date", "dc:creator", "content:encoded", "lastBuildDate",
+static const struct {
+  const char *name;
+  size_t len;
+} rss_text_elements[] = {
+    {"title", 5},
+    {"link", 4},
+    {"description", 11},
+    {"guid", 4},
+    {"pubDate", 7},
+    {"author", 6},
+    {"category", 8},
+    {"comments", 8},
+    {"dc:date", 7},
+    {"dc:creator", 10},
+    {"content:encoded", 15},
+    {"lastBuildDate", 13},
 };
 
 /* Returns the length of the element name of the start tag at p, when it is
@@ -491,8 +519,8 @@ static size_t rss_text_start(const char *p, size_t rest)
     return 0;
   for(size_t e = 0; e < sizeof(rss_text_elements) / sizeof(*rss_text_elements);
       e++)
-    if(strlen(rss_text_elements[e]) == k - 1 &&
-       memcmp(p + 1, rss_text_elements[e], k - 1) == 0)
+    if(rss_text_elements[e].len == k - 1 &&
+       memcmp(p + 1, rss_text_elements[e].name, k - 1) == 0)
       return k - 1;
   return 0;
 }
@@ -526,7 +554,12 @@ static size_t rss_text(struct fix *f, size_t j, const char *name, size_t nlen)
 
   if(lt_at == n || nlen + 4 > sizeof(endtag))
     return j;
-  snprintf(endtag, sizeof(endtag), "</%.*s>", (int)nlen, name);
+  /* Built by hand: snprintf was a tenth of the repair time. */
+  endtag[0] = '<';
+  endtag[1] = '/';
+  memcpy(endtag + 2, name, nlen);
+  endtag[nlen + 2] = '>';
+  endtag[nlen + 3] = '\0';
   /* The usual cases: text, then the end tag; CDATA; no tag at all. */
   if(!strncmp(s + lt_at, endtag, nlen + 3) ||
      classify(s + lt_at, n - lt_at, 0) != M_TAG)
@@ -649,7 +682,7 @@ static size_t root_ahead(const char *s, size_t n, size_t j)
   return n;
 }
 
-/* Handles the '&' or '<' at j before the root element, where libxml2 allows
+/* Handles the '&' or '<' at j before the root element, where XML allows
  * only comments, PIs and the DOCTYPE: anything else is junk and dropped. A
  * start tag is the root element unless it is not a feed's root and one
  * follows shortly (PHP's "<br />\n<b>Notice</b>: ..." before "<rss>").

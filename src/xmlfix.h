@@ -1,7 +1,7 @@
 /*
- * xmlfix.h: repairs the XML mistakes real feeds make, before libxml2 sees
- * the document, and takes the DTD out so nothing is ever loaded or
- * expanded from it.
+ * xmlfix.h: repairs the XML mistakes real feeds make, before the XML
+ * reader (xml_scan.c) sees the document, and takes the DTD out so nothing
+ * is ever loaded or expanded from it.
  */
 #ifndef FRESHET_XMLFIX_H
 #define FRESHET_XMLFIX_H
