@@ -25,6 +25,7 @@ void commit_group_init(struct commit_group *g, struct store *store)
   uv_cond_init(&g->committed);
   atomic_init(&g->queued, 0);
   g->nmembers = 0;
+  g->nentries = 0;
   g->commits = 0;
 }
 
@@ -50,6 +51,7 @@ static void commit_open_group(struct commit_group *g)
     m->done = true;
   }
   g->nmembers = 0;
+  g->nentries = 0;
   g->commits++;
   uv_cond_broadcast(&g->committed);
 }
@@ -70,9 +72,17 @@ int commit_group_save(struct commit_group *g, int64_t feed_id,
   if(g->nmembers == 0)
     me.rc = store_begin(g->store);
   if(me.rc == 0) {
-    me.rc = store_save_fetch(g->store, feed_id, fetch, result);
+    struct store_save_result saved;
+
+    me.rc = store_save_fetch(g->store, feed_id, fetch, &saved);
     g->members[g->nmembers++] = &me;
-    if(atomic_load(&g->queued) == 0 || g->nmembers == COMMIT_GROUP_MAX)
+    if(me.rc == 0) {
+      g->nentries += saved.new_entries + saved.updated_entries;
+      if(result)
+        *result = saved;
+    }
+    if(atomic_load(&g->queued) == 0 || g->nmembers == COMMIT_GROUP_MAX ||
+       g->nentries >= COMMIT_GROUP_MAX_ENTRIES)
       commit_open_group(g);
   } else {
     me.done = true; /* no transaction: nothing of it was stored */

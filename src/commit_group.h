@@ -21,6 +21,10 @@
 #include <uv.h>
 
 #define COMMIT_GROUP_MAX 64 /* fetches in one transaction at most */
+/* Entries written in one transaction before it is committed even with
+ * savers in line: a bigger one outgrows SQLite's page cache (2 MiB), which
+ * then spills to the WAL before the commit and costs more than it saves. */
+#define COMMIT_GROUP_MAX_ENTRIES 256
 
 struct commit_member;
 
@@ -31,6 +35,7 @@ struct commit_group {
   atomic_int queued; /* savers that want the lock to save */
   struct commit_member *members[COMMIT_GROUP_MAX]; /* in the open group */
   size_t nmembers;
+  size_t nentries;  /* entries written by the open group */
   uint64_t commits; /* transactions committed or failed, for tests */
 };
 

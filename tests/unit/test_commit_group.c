@@ -15,6 +15,7 @@
 
 #include "commit_group.h"
 #include "config.h"
+#include "feed.h"
 #include "log.h"
 #include "store.h"
 
@@ -43,6 +44,7 @@ struct saver {
   int64_t id;
   char etag[32];
   int rc;
+  struct feed *doc; /* NULL: a 304 */
 };
 
 static void *save_one(void *arg)
@@ -52,7 +54,8 @@ static void *save_one(void *arg)
 
   memset(&f, 0, sizeof(f));
   f.fetched_at = T0;
-  f.status = 304;
+  f.status = s->doc ? 200 : 304;
+  f.feed = s->doc;
   f.etag = s->etag;
   f.next_due = T0 + 1800;
   f.interval = 1800;
@@ -118,6 +121,7 @@ static uint64_t save_all_queued(struct fixture *fx, struct saver *s)
     s[i].g = &fx->g;
     s[i].id = fx->ids[i];
     s[i].rc = 1;
+    s[i].doc = NULL;
     snprintf(s[i].etag, sizeof(s[i].etag), "\"e%zu\"", i);
     assert_int_equal(pthread_create(&th[i], NULL, save_one, &s[i]), 0);
   }
@@ -167,7 +171,7 @@ static void exec_other(const char *sql)
 static void test_alone_commits_at_once(void **state)
 {
   struct fixture *fx = fixture_new(1);
-  struct saver s = {&fx->g, fx->ids[0], "\"solo\"", 1};
+  struct saver s = {&fx->g, fx->ids[0], "\"solo\"", 1, NULL};
 
   (void)state;
   save_one(&s);
@@ -203,6 +207,63 @@ static void test_full_group_commits(void **state)
   for(int i = 0; i < N; i++)
     assert_int_equal(s[i].rc, 0);
   assert_int_equal(durable_etags(), N);
+  fixture_free(fx);
+}
+
+/* A document of n entries for feed i. */
+static struct feed *doc_of(size_t i, size_t n)
+{
+  struct feed *d = feed_new();
+
+  assert_non_null(d);
+  for(size_t k = 0; k < n; k++) {
+    struct feed_entry *e = feed_add_entry(d);
+    char buf[96];
+
+    assert_non_null(e);
+    snprintf(buf, sizeof(buf), "https://site.example/%zu/%zu", i, k);
+    e->id = strdup(buf);
+    e->link = strdup(buf);
+    e->title = strdup("post");
+    e->published = T0 - (int64_t)k * 60;
+  }
+  return d;
+}
+
+/* Big documents: a group is committed once it has written
+ * COMMIT_GROUP_MAX_ENTRIES entries, savers in line or not. */
+static void test_group_capped_by_entries(void **state)
+{
+  struct fixture *fx = fixture_new(8);
+  struct saver s[8];
+  pthread_t th[8];
+
+  (void)state;
+  /* save_all_queued with documents: 100 entries each, so the 3rd and the
+   * 6th save close a group, and the 8th closes the last. */
+  commit_group_lock(&fx->g);
+  for(size_t i = 0; i < 8; i++) {
+    s[i].g = &fx->g;
+    s[i].id = fx->ids[i];
+    s[i].rc = 1;
+    s[i].doc = doc_of(i, 100);
+    snprintf(s[i].etag, sizeof(s[i].etag), "\"e%zu\"", i);
+    assert_int_equal(pthread_create(&th[i], NULL, save_one, &s[i]), 0);
+  }
+  for(int wait = 0; atomic_load(&fx->g.queued) < 8; wait++) {
+    if(wait == 5000)
+      fail_msg("savers did not queue");
+    usleep(1000);
+  }
+  commit_group_unlock(&fx->g);
+  for(size_t i = 0; i < 8; i++) {
+    pthread_join(th[i], NULL);
+    assert_int_equal(s[i].rc, 0);
+    feed_free(s[i].doc);
+  }
+  assert_true(100 * 3 >= COMMIT_GROUP_MAX_ENTRIES);
+  assert_int_equal(fx->g.commits, 3);
+  assert_int_equal(durable_etags(), 8);
   fixture_free(fx);
 }
 
@@ -272,6 +333,7 @@ int main(void)
       cmocka_unit_test(test_alone_commits_at_once),
       cmocka_unit_test(test_queue_shares_one_commit),
       cmocka_unit_test(test_full_group_commits),
+      cmocka_unit_test(test_group_capped_by_entries),
       cmocka_unit_test(test_failed_save_takes_nothing_else),
       cmocka_unit_test(test_lock_for_others),
   };
