@@ -212,8 +212,14 @@ int parse_feed(const char *data, size_t len, const char *url,
 out:
   free(utf8);
   free(fixed);
-  if(errlen)
+  if(errlen) {
+    /* The reason quotes the document at times (jansson's "near '...'"):
+     * it stays one line of valid UTF-8. */
+    for(char *c = err; *c; c++)
+      if((unsigned char)*c < 0x20 || *c == 0x7f)
+        *c = ' ';
     feed_utf8_clean(err);
+  }
   if(rc != 0) {
     if(rc == -ENOMEM && errlen)
       snprintf(err, errlen, "out of memory");

@@ -25,7 +25,7 @@ static struct feed *parse_ok(const char *doc, const char *url)
   char err[256];
   int rc = parse_feed(doc, strlen(doc), url, NULL, &feed, err, sizeof(err));
 
-  if (rc != 0)
+  if(rc != 0)
     fail_msg("parse failed (%d): %s", rc, err);
   assert_non_null(feed);
   return feed;
@@ -33,8 +33,8 @@ static struct feed *parse_ok(const char *doc, const char *url)
 
 static bool has_warning(const struct feed *feed, const char *part)
 {
-  for (size_t i = 0; i < feed->nwarnings; i++)
-    if (strstr(feed->warnings[i], part))
+  for(size_t i = 0; i < feed->nwarnings; i++)
+    if(strstr(feed->warnings[i], part))
       return true;
   return false;
 }
@@ -73,7 +73,7 @@ static void test_format_detected_from_content(void **state)
   };
 
   (void)state;
-  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     /* The URL's extension says something else on purpose. */
     struct feed *feed = parse_ok(cases[i].doc, "http://example.com/x.atom");
 
@@ -91,8 +91,10 @@ static void expect_not_a_feed(const char *doc, size_t len, const char *why)
   assert_int_equal(parse_feed(doc, len, NULL, NULL, &feed, err, sizeof(err)),
                    -EINVAL);
   assert_null(feed);
-  if (!strstr(err, why))
+  if(!strstr(err, why))
     fail_msg("error '%s' does not mention '%s'", err, why);
+  if(strpbrk(err, "\r\n\t"))
+    fail_msg("error '%s' is not one line", err);
 }
 
 static void test_not_a_feed(void **state)
@@ -110,6 +112,8 @@ static void test_not_a_feed(void **state)
   expect_not_a_feed("", 0, "empty");
   expect_not_a_feed("just some words", 15, "plain text");
   expect_not_a_feed("{broken", 7, "JSON");
+  /* jansson quotes the input near the error, line breaks and all. */
+  expect_not_a_feed("{\"a\": \"x\\\n\"}", 12, "JSON");
 }
 
 static void test_input_over_the_cap_is_refused(void **state)
@@ -226,7 +230,7 @@ static char *repeat(const char *head, const char *unit, size_t n,
 
   assert_non_null(s);
   p = stpcpy(p, head);
-  for (size_t i = 0; i < n; i++)
+  for(size_t i = 0; i < n; i++)
     p = stpcpy(p, unit);
   strcpy(p, tail);
   return s;
@@ -259,7 +263,7 @@ static void test_entry_count_is_capped(void **state)
   (void)state;
   assert_non_null(doc);
   p += sprintf(p, "<rss version=\"2.0\"><channel><title>t</title>");
-  for (int i = 0; i < PARSE_MAX_ENTRIES + 5; i++)
+  for(int i = 0; i < PARSE_MAX_ENTRIES + 5; i++)
     p += sprintf(p, "<item><guid>%d</guid></item>", i);
   strcpy(p, "</channel></rss>");
   feed = parse_ok(doc, NULL);
