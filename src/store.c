@@ -498,7 +498,7 @@ static int query_int(sqlite3 *db, const char *sql, int64_t *out)
 static int check_identity(sqlite3 *db, const char *path, char *err,
                           size_t errlen)
 {
-  int64_t app_id, version, objects;
+  int64_t app_id = 0, version = 0, objects = 0;
   int rc;
 
   /* One read transaction: another process may be creating the schema, and
