@@ -22,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1054,6 +1055,13 @@ int daemon_main(const char *config_file, enum daemon_mode mode)
   int lock_fd = -1;
   int rc;
 
+  /* glibc raises its mmap threshold after the first large block is
+   * freed; from then on the loop's big short-lived buffers (fetched
+   * bodies, document snapshots and their gzip copies) come from the heap
+   * and leave it fragmented: resident memory crept up in steps during the
+   * 10k-feed soak. A fixed threshold keeps them in mappings of their own
+   * (soak: an ~8 MiB lower, flat floor; no more CPU). */
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
   memset(&d, 0, sizeof(d));
   d.mode = mode;
   d.exit_code = 0;
