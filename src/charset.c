@@ -28,6 +28,7 @@
 #include "charset.h"
 
 #include "feed.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -422,24 +423,6 @@ static unsigned char *out_room(struct out *b, size_t o, size_t need)
   return (unsigned char *)b->p;
 }
 
-/* Writes cp (below U+10000) as UTF-8; returns the number of bytes. */
-static size_t put_bmp(unsigned char *d, uint32_t cp)
-{
-  if(cp < 0x80) {
-    d[0] = (unsigned char)cp;
-    return 1;
-  }
-  if(cp < 0x800) {
-    d[0] = (unsigned char)(0xC0 | cp >> 6);
-    d[1] = (unsigned char)(0x80 | (cp & 0x3F));
-    return 2;
-  }
-  d[0] = (unsigned char)(0xE0 | cp >> 12);
-  d[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
-  d[2] = (unsigned char)(0x80 | (cp & 0x3F));
-  return 3;
-}
-
 /* Returns nonzero when c may be copied as it is: printable ASCII, tab, LF
  * or CR. */
 static int ascii_ok(unsigned char c)
@@ -580,7 +563,7 @@ static int clean_utf8(struct out *b, const unsigned char *s, size_t n,
       d = out_room(b, o, 3 + n - i + 1);
       if(!d)
         return -ENOMEM;
-      o += put_bmp(d + o, cp);
+      o += utf8_encode(cp, (char *)d + o);
     } else if(cp == 0xFFFE || cp == 0xFFFF) {
       *flags |= CONTROLS;
     } else {
@@ -631,7 +614,7 @@ static int decode_1252(struct out *b, const unsigned char *s, size_t n,
       if(!d)
         return -ENOMEM;
     }
-    o += put_bmp(d + o, cp);
+    o += utf8_encode(cp, (char *)d + o);
   }
   b->len = o;
   return 0;

@@ -78,6 +78,7 @@
 #include "html.h"
 
 #include "url.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -263,31 +264,6 @@ static size_t decode_high(const unsigned char *s, size_t n, uint32_t *cp)
     v = cp1252[v - 0x80] != 0 ? cp1252[v - 0x80] : 0xfffd;
   *cp = v;
   return len;
-}
-
-/* Writes cp as UTF-8 to u; returns the number of bytes (1 to 4). */
-static size_t utf8_encode(uint32_t cp, char *u)
-{
-  if(cp < 0x80) {
-    u[0] = (char)cp;
-    return 1;
-  }
-  if(cp < 0x800) {
-    u[0] = (char)(0xc0 | (cp >> 6));
-    u[1] = (char)(0x80 | (cp & 0x3f));
-    return 2;
-  }
-  if(cp < 0x10000) {
-    u[0] = (char)(0xe0 | (cp >> 12));
-    u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    u[2] = (char)(0x80 | (cp & 0x3f));
-    return 3;
-  }
-  u[0] = (char)(0xf0 | (cp >> 18));
-  u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-  u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-  u[3] = (char)(0x80 | (cp & 0x3f));
-  return 4;
 }
 
 static void put_utf8(struct dbuf *b, uint32_t cp)

@@ -56,6 +56,7 @@
 #include "xml_scan.h"
 
 #include "buf.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -228,30 +229,6 @@ static size_t prefix_of(const char *name, size_t len)
   return (size_t)(colon - name);
 }
 
-static size_t put_utf8(char *out, uint32_t c)
-{
-  if(c < 0x80) {
-    out[0] = (char)c;
-    return 1;
-  }
-  if(c < 0x800) {
-    out[0] = (char)(0xc0 | (c >> 6));
-    out[1] = (char)(0x80 | (c & 0x3f));
-    return 2;
-  }
-  if(c < 0x10000) {
-    out[0] = (char)(0xe0 | (c >> 12));
-    out[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-    out[2] = (char)(0x80 | (c & 0x3f));
-    return 3;
-  }
-  out[0] = (char)(0xf0 | (c >> 18));
-  out[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-  out[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-  out[3] = (char)(0x80 | (c & 0x3f));
-  return 4;
-}
-
 /* Decodes the reference at p ('&', n bytes available) into out (room for
  * 4 bytes; *outlen may be 0 when the character is dropped). Returns the
  * bytes it spans, or 0 when p starts no reference (the '&' is text). */
@@ -293,12 +270,12 @@ static size_t decode_ref(struct scan *s, size_t at, const char *p, size_t n,
     }
     if(c == 0 || (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff) {
       report(s, at, "xmlParseCharRef: invalid xmlChar value %u", c);
-      *outlen = put_utf8(out, 0xfffd);
+      *outlen = utf8_encode(0xfffd, out);
     } else if((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f ||
               c == 0xfffe || c == 0xffff) {
       report(s, at, "xmlParseCharRef: invalid xmlChar value %u", c);
     } else {
-      *outlen = put_utf8(out, c);
+      *outlen = utf8_encode(c, out);
     }
     return len;
   }
