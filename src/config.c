@@ -579,9 +579,20 @@ static void feed_commit(struct loader *ld, struct config_feed *f,
          f->file, f->line, f->name, other->name, other->file, other->line);
     /* Its name is still taken: a later section of that name is an error
      * now, not only once the other feed is removed. */
-    if(!from_opml && !strmap_get(&ld->names, f->name) &&
-       strmap_put(&ld->names, f->name, *at) != 0)
-      ld->rc = -ENOMEM;
+    if(!from_opml && !strmap_get(&ld->names, f->name)) {
+      struct config *cfg = ld->cfg;
+      char **names =
+          realloc(cfg->ignored_names, (cfg->nignored + 1) * sizeof(*names));
+
+      if(names)
+        cfg->ignored_names = names;
+      if(!names || strmap_put(&ld->names, f->name, *at) != 0)
+        ld->rc = -ENOMEM;
+      else if(!(names[cfg->nignored] = strdup(f->name)))
+        ld->rc = -ENOMEM;
+      else
+        cfg->nignored++;
+    }
     feed_clear(f);
     free(key);
     return;
@@ -1337,6 +1348,9 @@ void config_free(struct config *cfg)
   for(size_t i = 0; i < cfg->nfeeds; i++)
     feed_clear(&cfg->feeds[i]);
   free(cfg->feeds);
+  for(size_t i = 0; i < cfg->nignored; i++)
+    free(cfg->ignored_names[i]);
+  free(cfg->ignored_names);
   free(cfg);
 }
 
@@ -1529,6 +1543,12 @@ int config_add_feed(const struct config *cfg, const struct config_feed *f,
     if(strchr(f->tags[i], ',') || strchr(f->tags[i], '\n'))
       return say(err, errlen, -EINVAL, "tag '%s' contains ',' or a newline",
                  f->tags[i]);
+  for(size_t i = 0; i < cfg->nignored; i++)
+    if(strcmp(cfg->ignored_names[i], f->name) == 0)
+      return say(err, errlen, -EEXIST,
+                 "feed name '%s' is taken by a section ignored for its "
+                 "duplicate url",
+                 f->name);
   key = url_key(f->url);
   if(!key)
     return -ENOMEM;

@@ -55,6 +55,9 @@ struct config {
 
   struct config_feed *feeds;
   size_t nfeeds;
+  /* Names of sections ignored for a URL another feed has: still taken. */
+  char **ignored_names;
+  size_t nignored;
 };
 
 /* Problems found while loading, each "file:line: what is wrong". */

@@ -854,6 +854,7 @@ static void test_add_refuses(void **state)
   char long_url[300];
   char long_title[400];
   struct config *cfg;
+  struct config_diag diag;
   char err[256];
   char *text;
 
@@ -869,6 +870,24 @@ static void test_add_refuses(void **state)
   assert_int_equal(config_add_feed(cfg, &nf, err, sizeof(err)), -EEXIST);
   assert_string_equal(err, "HTTPS://EXAMPLE.com/feed is already subscribed "
                            "as 'x' (feeds.d/x.conf:1)");
+
+  /* a name taken by a section ignored for its duplicate url: adding it
+   * would make the config fail to load (fuzz_config find) */
+  config_free(cfg);
+  put("feeds.d/x.conf", "[x]\nurl = https://example.com/feed\n"
+                        "[dup]\nurl = https://example.com/feed\n");
+  assert_int_equal(config_load(NULL, &cfg, &diag), 0);
+  assert_int_equal(diag.nwarnings, 1); /* dup: same url as x; ignored */
+  config_diag_free(&diag);
+  assert_null(config_find_feed(cfg, "dup"));
+  nf.name = "dup";
+  nf.url = "https://dup.example/feed";
+  assert_int_equal(config_add_feed(cfg, &nf, err, sizeof(err)), -EEXIST);
+  assert_string_equal(err, "feed name 'dup' is taken by a section ignored for "
+                           "its duplicate url");
+  config_free(cfg);
+  put("feeds.d/x.conf", "[x]\nurl = https://example.com/feed\n");
+  cfg = load_ok(NULL);
 
   /* a file by that name appeared since the config was loaded */
   put("feeds.d/late.conf", "# hand-written\n");
