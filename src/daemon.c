@@ -1,13 +1,11 @@
 /*
  * daemon.c: the service. One libuv loop on the main thread owns the
  * schedule (a heap of due times behind one timer), the fetcher (curl multi)
- * and the signals; each fetched document is parsed and stored on the libuv
- * thread pool, one transaction per fetch, with store calls serialized by a
- * mutex because SQLite transactions belong to a connection, not a thread.
+ * and the signals; each fetched document is parsed on the libuv thread
+ * pool, and every fetch result is stored by the one store writer
+ * (store_writer.h), which batches whatever waits into one transaction.
  */
 #include "daemon.h"
-
-#include "commit_group.h"
 
 #include "config.h"
 #include "feed.h"
@@ -18,6 +16,7 @@
 #include "publish.h"
 #include "schedule.h"
 #include "store.h"
+#include "store_writer.h"
 #include "strmap.h"
 
 #include <errno.h>
@@ -73,7 +72,7 @@ struct daemon {
   struct config *cfg;
   struct schedule_limits limits;
   struct store *store;
-  struct commit_group commits; /* every use of the store goes through it */
+  struct store_writer writer; /* every use of the store goes through it */
   struct fetcher *fetcher;
   struct publish *publish;
   struct http *http;       /* NULL when listen is empty */
@@ -113,12 +112,10 @@ struct job {
   struct daemon *d;
   struct dfeed *feed;
   struct fetch_result *res; /* a copy: the fetcher's lives in its callback */
-  /* Decided in the worker. */
+  /* Decided once fetched (after parsing, for a document). */
   int64_t now;
-  struct store_fetch sf;
-  struct store_save_result saved;
-  char *problem; /* what went wrong, for the feed's last_error */
-  int store_rc;
+  struct store_write write; /* what is stored, and how that went */
+  char *problem;            /* what went wrong, for the feed's last_error */
   uint64_t rng;
 };
 
@@ -252,10 +249,10 @@ static void schedule_feed(struct daemon *d, struct dfeed *f)
 
 static void job_free(struct job *j)
 {
-  free(j->res);
+  fetch_result_free(j->res);
   free(j->problem);
-  free((char *)j->sf.fetch_url);
-  free((char *)j->sf.redirect_url);
+  free((char *)j->write.fetch.fetch_url);
+  free((char *)j->write.fetch.redirect_url);
   free(j);
 }
 
@@ -278,55 +275,71 @@ static long entries_last_week(const struct feed *feed, int64_t now)
   return n;
 }
 
-/* Worker thread: parse, decide the schedule, store in one transaction. */
-static void job_work(uv_work_t *w)
+static bool needs_parse(const struct fetch_result *r)
 {
-  struct job *j = w->data;
+  return r->error == 0 && is_success(r->status);
+}
+
+/* Worker thread: parses a fetched document into the write. */
+static void parse_document(struct job *j)
+{
+  const struct fetch_result *r = j->res;
+  struct store_fetch *sf = &j->write.fetch;
+  struct feed *feed = NULL;
+  char err[512];
+  int rc = parse_feed(r->body, r->len, r->final_url, r->content_type, &feed,
+                      err, sizeof(err));
+
+  if(rc != 0) {
+    if(asprintf(&j->problem, "%s", err) < 0)
+      j->problem = NULL;
+  } else if(feed->truncated) {
+    /* Cut short in transfer (a wrong Content-Length, a dropped
+     * connection): a failed fetch. Storing part of it would store an
+     * incomplete entry, and retention would take the missing ones for
+     * gone. */
+    j->problem = strdup("document truncated (ended inside an entry); "
+                        "not stored");
+    feed_free(feed);
+  } else {
+    sf->feed = feed;
+    sf->etag = r->etag;
+    sf->last_modified = r->last_modified;
+  }
+}
+
+/* Decides what is stored for the fetch: its outcome, validators, redirect
+ * state and schedule. On the loop thread, or on a worker after
+ * parse_document; either way the feed's state is only read (the loop
+ * changes it only once the fetch is done). */
+static void prepare_write(struct job *j)
+{
   const struct fetch_result *r = j->res;
   struct daemon *d = j->d;
-  struct feed *feed = NULL;
   struct dfeed *f = j->feed;
-  char err[512];
+  struct store_fetch *sf = &j->write.fetch;
+  const struct feed *feed = sf->feed;
   int64_t hint;
 
+  j->write.feed_id = f->id;
   j->now = now_s();
-  j->sf.fetched_at = j->now;
-  j->sf.status = r->error ? r->error : (int)r->status;
-  j->sf.error_count = f->error_count;
-  j->sf.interval = f->interval;
-  j->sf.redirect_url = dup_or_null(f->redirect_url);
-  j->sf.redirect_count = f->redirect_count;
+  sf->fetched_at = j->now;
+  sf->status = r->error ? r->error : (int)r->status;
+  sf->error_count = f->error_count;
+  sf->interval = f->interval;
+  sf->redirect_url = dup_or_null(f->redirect_url);
+  sf->redirect_count = f->redirect_count;
 
   if(r->error) {
     j->problem = strdup(r->error_text ? r->error_text : "transfer failed");
   } else if(r->status == 304) {
-    j->sf.etag = r->etag ? r->etag : f->etag;
-    j->sf.last_modified =
-        r->last_modified ? r->last_modified : f->last_modified;
-  } else if(is_success(r->status)) {
-    int rc = parse_feed(r->body, r->len, r->final_url, r->content_type, &feed,
-                        err, sizeof(err));
-
-    if(rc != 0) {
-      if(asprintf(&j->problem, "%s", err) < 0)
-        j->problem = NULL;
-    } else if(feed->truncated) {
-      /* Cut short in transfer (a wrong Content-Length, a dropped
-       * connection): a failed fetch. Storing part of it would store an
-       * incomplete entry, and retention would take the missing ones for
-       * gone. */
-      j->problem = strdup("document truncated (ended inside an entry); "
-                          "not stored");
-    } else {
-      j->sf.feed = feed;
-      j->sf.etag = r->etag;
-      j->sf.last_modified = r->last_modified;
-    }
+    sf->etag = r->etag ? r->etag : f->etag;
+    sf->last_modified = r->last_modified ? r->last_modified : f->last_modified;
   } else if(r->status == 410) {
-    j->sf.disabled_reason = "410 Gone";
+    sf->disabled_reason = "410 Gone";
     if(asprintf(&j->problem, "HTTP 410 Gone: feed disabled") < 0)
       j->problem = NULL;
-  } else {
+  } else if(!is_success(r->status)) {
     if(asprintf(&j->problem, "HTTP %ld", r->status) < 0)
       j->problem = NULL;
   }
@@ -334,47 +347,60 @@ static void job_work(uv_work_t *w)
   /* Permanent redirects are believed after several polls in a row. */
   if(!r->error && r->permanent_url && is_success(r->status)) {
     if(f->redirect_url && strcmp(f->redirect_url, r->permanent_url) == 0) {
-      j->sf.redirect_count = f->redirect_count + 1;
+      sf->redirect_count = f->redirect_count + 1;
     } else {
-      free((char *)j->sf.redirect_url);
-      j->sf.redirect_url = strdup(r->permanent_url);
-      j->sf.redirect_count = 1;
+      free((char *)sf->redirect_url);
+      sf->redirect_url = strdup(r->permanent_url);
+      sf->redirect_count = 1;
     }
-    if(j->sf.redirect_count >= REDIRECT_CONFIRMATIONS) {
-      j->sf.fetch_url = strdup(r->permanent_url);
-      free((char *)j->sf.redirect_url);
-      j->sf.redirect_url = NULL;
-      j->sf.redirect_count = 0;
+    if(sf->redirect_count >= REDIRECT_CONFIRMATIONS) {
+      sf->fetch_url = strdup(r->permanent_url);
+      free((char *)sf->redirect_url);
+      sf->redirect_url = NULL;
+      sf->redirect_count = 0;
     }
   } else if(!r->error && (r->status == 304 || is_success(r->status))) {
-    free((char *)j->sf.redirect_url);
-    j->sf.redirect_url = NULL;
-    j->sf.redirect_count = 0;
+    free((char *)sf->redirect_url);
+    sf->redirect_url = NULL;
+    sf->redirect_count = 0;
   }
 
   if(j->problem ||
      (r->error == 0 && !is_success(r->status) && r->status != 304)) {
-    j->sf.error = j->problem ? j->problem : "failed";
-    j->sf.error_count = f->error_count + 1;
-    j->sf.interval = f->interval;
-    j->sf.next_due = j->now + schedule_backoff(&d->limits, j->sf.error_count,
-                                               r->retry_after, &j->rng);
+    sf->error = j->problem ? j->problem : "failed";
+    sf->error_count = f->error_count + 1;
+    sf->interval = f->interval;
+    sf->next_due = j->now + schedule_backoff(&d->limits, sf->error_count,
+                                             r->retry_after, &j->rng);
   } else {
     hint = feed ? (feed->ttl > feed->update_period ? feed->ttl
                                                    : feed->update_period)
                 : 0;
     if(r->max_age > hint)
       hint = r->max_age;
-    j->sf.error_count = 0;
+    sf->error_count = 0;
     if(feed)
-      j->sf.interval = schedule_interval(&d->limits, f->configured_interval,
-                                         entries_last_week(feed, j->now), hint);
-    j->sf.next_due = j->now + j->sf.interval;
+      sf->interval = schedule_interval(&d->limits, f->configured_interval,
+                                       entries_last_week(feed, j->now), hint);
+    sf->next_due = j->now + sf->interval;
   }
+}
 
-  j->store_rc = commit_group_save(&d->commits, f->id, &j->sf, &j->saved);
-  feed_free(feed);
-  j->sf.feed = NULL;
+static void parse_work(uv_work_t *w)
+{
+  struct job *j = w->data;
+
+  parse_document(j);
+  fetch_result_drop_body(j->res); /* not needed while it waits to be stored */
+  prepare_write(j);
+}
+
+static void parse_done(uv_work_t *w, int status)
+{
+  struct job *j = w->data;
+
+  (void)status;
+  store_writer_submit(&j->d->writer, &j->write);
 }
 
 static void log_fetch(const struct job *j)
@@ -382,21 +408,21 @@ static void log_fetch(const struct job *j)
   const struct fetch_result *r = j->res;
   const struct dfeed *f = j->feed;
 
-  if(j->store_rc != 0)
+  if(j->write.rc != 0)
     log_errorx("could not store the fetch", "feed=%s url=%s error=%d", f->name,
-               f->fetch_url, j->store_rc);
+               f->fetch_url, j->write.rc);
   else if(j->problem)
     log_warnx("fetch failed",
               "feed=%s url=%s status=%ld error=\"%s\" errors=%d retry_in=%llds",
-              f->name, f->fetch_url, r->status, j->problem, j->sf.error_count,
-              (long long)(j->sf.next_due - j->now));
+              f->name, f->fetch_url, r->status, j->problem, j->write.fetch.error_count,
+              (long long)(j->write.fetch.next_due - j->now));
   else
     log_info("fetched",
              "feed=%s url=%s status=%ld bytes=%lld new=%zu updated=%zu "
              "duration=%.3f next_in=%llds",
              f->name, f->fetch_url, r->status, (long long)r->bytes,
-             j->saved.new_entries, j->saved.updated_entries, r->seconds,
-             (long long)(j->sf.next_due - j->now));
+             j->write.saved.new_entries, j->write.saved.updated_entries, r->seconds,
+             (long long)(j->write.fetch.next_due - j->now));
 }
 
 static void count_fetch(struct daemon *d, const struct job *j)
@@ -414,53 +440,52 @@ static void count_fetch(struct daemon *d, const struct job *j)
   else
     d->stats.fetches_4xx++;
   d->stats.entries_stored +=
-      (int64_t)j->saved.new_entries - (int64_t)j->saved.deleted_entries;
+      (int64_t)j->write.saved.new_entries - (int64_t)j->write.saved.deleted_entries;
 }
 
-/* Loop thread, after the worker: take over the new state. */
-static void job_done(uv_work_t *w, int status)
+/* Loop thread, once stored: take over the new state. */
+static void on_stored(struct store_write *w, void *data)
 {
-  struct job *j = w->data;
+  struct job *j = (struct job *)((char *)w - offsetof(struct job, write));
   const struct fetch_result *r = j->res;
-  struct daemon *d = j->d;
+  struct daemon *d = data;
   struct dfeed *f = j->feed;
 
-  (void)status;
   d->active--;
   f->busy = false;
   log_fetch(j);
   count_fetch(d, j);
   d->cycle.bytes += r->bytes;
-  if(j->store_rc == 0) {
+  if(j->write.rc == 0) {
     if(j->problem)
       d->cycle.failed++;
     else if(r->status == 304)
       d->cycle.not_modified++;
     else
       d->cycle.fetched++;
-    d->cycle.new_entries += j->saved.new_entries;
-    d->cycle.updated_entries += j->saved.updated_entries;
-    if(j->saved.new_entries || j->saved.updated_entries ||
-       j->saved.deleted_entries)
+    d->cycle.new_entries += j->write.saved.new_entries;
+    d->cycle.updated_entries += j->write.saved.updated_entries;
+    if(j->write.saved.new_entries || j->write.saved.updated_entries ||
+       j->write.saved.deleted_entries)
       d->cycle.changed = true;
-    f->error_count = j->sf.error_count;
-    f->interval = j->sf.interval;
-    f->next_due = j->sf.next_due;
-    f->redirect_count = j->sf.redirect_count;
-    replace(&f->redirect_url, j->sf.redirect_url);
-    if(j->sf.fetch_url) {
+    f->error_count = j->write.fetch.error_count;
+    f->interval = j->write.fetch.interval;
+    f->next_due = j->write.fetch.next_due;
+    f->redirect_count = j->write.fetch.redirect_count;
+    replace(&f->redirect_url, j->write.fetch.redirect_url);
+    if(j->write.fetch.fetch_url) {
       log_info("feed moved permanently", "feed=%s from=%s to=%s", f->name,
-               f->fetch_url, j->sf.fetch_url);
-      replace(&f->fetch_url, j->sf.fetch_url);
+               f->fetch_url, j->write.fetch.fetch_url);
+      replace(&f->fetch_url, j->write.fetch.fetch_url);
     }
-    if(j->sf.etag != f->etag)
-      replace(&f->etag, j->sf.etag);
-    if(j->sf.last_modified != f->last_modified)
-      replace(&f->last_modified, j->sf.last_modified);
-    if(j->sf.disabled_reason) {
+    if(j->write.fetch.etag != f->etag)
+      replace(&f->etag, j->write.fetch.etag);
+    if(j->write.fetch.last_modified != f->last_modified)
+      replace(&f->last_modified, j->write.fetch.last_modified);
+    if(j->write.fetch.disabled_reason) {
       f->disabled = true;
       log_warnx("feed disabled", "feed=%s reason=\"%s\"", f->name,
-                j->sf.disabled_reason);
+                j->write.fetch.disabled_reason);
     }
   } else {
     d->cycle.failed++;
@@ -482,12 +507,12 @@ static void job_done(uv_work_t *w, int status)
   maybe_finish(d);
 }
 
-static void on_fetched(const struct fetch_result *r, void *data)
+static void on_fetched(struct fetch_result *r, void *data)
 {
   struct job *j = data;
   struct daemon *d = j->d;
 
-  j->res = r->error == -ECANCELED ? NULL : fetch_result_copy(r);
+  j->res = r->error == -ECANCELED ? NULL : fetch_result_keep(r);
   if(!j->res) {
     /* Shutting down (or out of memory): nothing to store. */
     if(r->error != -ECANCELED)
@@ -501,8 +526,13 @@ static void on_fetched(const struct fetch_result *r, void *data)
     maybe_finish(d);
     return;
   }
+  if(!needs_parse(j->res)) {
+    prepare_write(j);
+    store_writer_submit(&d->writer, &j->write);
+    return;
+  }
   j->work.data = j;
-  if(uv_queue_work(d->loop, &j->work, job_work, job_done) != 0) {
+  if(uv_queue_work(d->loop, &j->work, parse_work, parse_done) != 0) {
     log_errorx("could not queue a fetched document", "feed=%s", j->feed->name);
     d->active--;
     j->feed->busy = false;
@@ -606,10 +636,10 @@ static int publish_now(struct daemon *d, bool full)
   if(!d->publish)
     return 0;
   full = full || d->publish_failed;
-  commit_group_lock(&d->commits);
+  store_writer_lock(&d->writer);
   rc = full ? publish_all(d->publish, d->store)
             : publish_recent(d->publish, d->store);
-  commit_group_unlock(&d->commits);
+  store_writer_unlock(&d->writer);
   if(rc != 0)
     log_errorx("publishing failed; the previous files stay, retried in a "
                "minute",
@@ -730,11 +760,11 @@ static int load_feeds(struct daemon *d)
   struct strmap names = {0}; /* configured name -> index in cfg->feeds */
   int rc;
 
-  commit_group_lock(&d->commits);
+  store_writer_lock(&d->writer);
   rc = store_sync_feeds(d->store, d->cfg);
   if(rc == 0)
     rc = store_list_feeds(d->store, &rows, &n);
-  commit_group_unlock(&d->commits);
+  store_writer_unlock(&d->writer);
   if(rc != 0)
     return rc;
   next = calloc(n ? n : 1, sizeof(*next));
@@ -1091,7 +1121,6 @@ int daemon_main(const char *config_file, enum daemon_mode mode)
   }
   store_set_retention(d.store, d.cfg->retention_days,
                       d.cfg->retention_per_feed);
-  commit_group_init(&d.commits, d.store);
   d.loop = uv_default_loop();
   fo.concurrency = d.cfg->concurrency;
   fo.per_host = d.cfg->per_host;
@@ -1106,6 +1135,11 @@ int daemon_main(const char *config_file, enum daemon_mode mode)
     goto out_store;
   }
   if(mode == DAEMON_RUN && d.cfg->listen[0] && start_http(&d) != 0) {
+    rc = 1;
+    goto out_store;
+  }
+  if(store_writer_start(&d.writer, d.loop, d.store, on_stored, &d) != 0) {
+    log_errorx("cannot start the store writer", NULL);
     rc = 1;
     goto out_store;
   }
@@ -1129,6 +1163,8 @@ int daemon_main(const char *config_file, enum daemon_mode mode)
   /* A poll whose results could not be published failed (cron sees it). */
   if(mode != DAEMON_RUN && rc == 0 && publish_now(&d, true) != 0)
     rc = 1;
+  store_writer_stop(&d.writer);
+  uv_run(d.loop, UV_RUN_DEFAULT); /* the writer's handle closes */
   uv_loop_close(d.loop);
 out_store:
   http_stop(d.http);
@@ -1141,7 +1177,6 @@ out_store:
   free(d.holds);
   schedule_heap_free(&d.heap);
   store_close(d.store);
-  commit_group_destroy(&d.commits);
 out:
   if(lock_fd >= 0)
     close(lock_fd);

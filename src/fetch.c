@@ -813,6 +813,7 @@ static void fill_result(struct fetcher *f, struct transfer *t, CURLcode code,
   }
   r->body = t->body.data ? t->body.data : "";
   r->len = t->body.len;
+  r->body_buf = &t->body;
   r->etag = t->r_etag;
   r->last_modified = t->r_last_modified;
   r->permanent_url = t->perm_url;
@@ -1311,11 +1312,11 @@ static const char *copy_into(char **p, const char *s, size_t len)
   return d;
 }
 
-struct fetch_result *fetch_result_copy(const struct fetch_result *r)
+struct fetch_result *fetch_result_keep(struct fetch_result *r)
 {
   const char *strs[] = {r->error_text,    r->content_type, r->etag,
                         r->last_modified, r->final_url,    r->permanent_url};
-  size_t size = sizeof(*r) + r->len + 1;
+  size_t size = sizeof(*r);
   struct fetch_result *c;
   char *p;
 
@@ -1326,8 +1327,18 @@ struct fetch_result *fetch_result_copy(const struct fetch_result *r)
     return NULL;
   *c = *r;
   p = (char *)(c + 1);
-  c->body = copy_into(&p, r->body ? r->body : "", r->body ? r->len : 0);
-  c->len = r->body ? r->len : 0;
+  c->body_buf = NULL;
+  c->kept_body = NULL;
+  c->body = "";
+  c->len = 0;
+  /* A body is the fetcher's buffer, whole: take it (it is NUL-terminated
+   * and freed with the transfer otherwise). */
+  if(r->body_buf && r->body_buf->data == r->body && r->len) {
+    c->len = r->len;
+    c->body = c->kept_body = buf_steal(r->body_buf);
+    r->body = "";
+    r->len = 0;
+  }
   c->error_text =
       copy_into(&p, r->error_text, r->error_text ? strlen(r->error_text) : 0);
   c->content_type = copy_into(&p, r->content_type,
@@ -1340,4 +1351,19 @@ struct fetch_result *fetch_result_copy(const struct fetch_result *r)
   c->permanent_url = copy_into(&p, r->permanent_url,
                                r->permanent_url ? strlen(r->permanent_url) : 0);
   return c;
+}
+
+void fetch_result_drop_body(struct fetch_result *r)
+{
+  free(r->kept_body);
+  r->kept_body = NULL;
+  r->body = "";
+  r->len = 0;
+}
+
+void fetch_result_free(struct fetch_result *r)
+{
+  if(r)
+    free(r->kept_body);
+  free(r);
 }

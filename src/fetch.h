@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct buf;
+
 struct fetcher;
 
 struct fetch_options {
@@ -47,13 +49,23 @@ struct fetch_result {
   int64_t max_age;     /* Cache-Control max-age, seconds; 0 none */
   int64_t bytes;       /* received on the wire */
   double seconds;      /* duration of the transfer */
+  /* Where body lives, for fetch_result_keep: the fetcher's buffer during
+   * the callback; in a kept result, its own allocation (or NULL). */
+  struct buf *body_buf;
+  char *kept_body;
 };
 
-typedef void (*fetch_cb)(const struct fetch_result *result, void *data);
+typedef void (*fetch_cb)(struct fetch_result *result, void *data);
 
-/* Returns a copy of r, strings and body included, that outlives the
- * callback: one allocation, released with free(). NULL on out of memory. */
-struct fetch_result *fetch_result_copy(const struct fetch_result *r);
+/* Keeps r beyond the callback: its strings copied into one allocation,
+ * its body taken over from the fetcher rather than copied (r's body is
+ * then empty). Release with fetch_result_free. NULL on out of memory. */
+struct fetch_result *fetch_result_keep(struct fetch_result *r);
+
+/* Frees a kept result's body (once it is parsed); body becomes "". */
+void fetch_result_drop_body(struct fetch_result *r);
+
+void fetch_result_free(struct fetch_result *r);
 
 /* Creates a fetcher on loop. Returns 0 and *out, or a negative code. */
 int fetcher_new(uv_loop_t *loop, const struct fetch_options *opts,

@@ -52,7 +52,7 @@ if ! meson introspect "$build" --projectinfo >/dev/null 2>&1; then
   meson setup "$build" --buildtype=release -Dwerror=false >/dev/null
 fi
 meson compile -C "$build" freshet:executable >/dev/null
-freshet=$repo/$build/freshet
+freshet=$(cd "$build" && pwd)/freshet
 
 work=$(mktemp -d /tmp/freshet-bench-http.XXXXXX)
 results=$work/results

@@ -86,7 +86,7 @@ if ! meson introspect "$build" --projectinfo >/dev/null 2>&1; then
   meson setup "$build" --buildtype=release -Dwerror=false >/dev/null
 fi
 meson compile -C "$build" freshet:executable >/dev/null
-freshet=$repo/$build/freshet
+freshet=$(cd "$build" && pwd)/freshet
 
 for f in gen_corpus.py serve.sh peak_rss.py; do
   if [[ ! -f "$shared/$f" ]]; then
@@ -354,7 +354,7 @@ if [[ "${PROFILE:-0}" == 1 ]]; then
     for c in cold 304; do
       perf record -q -F 999 -m 16M --call-graph dwarf,32768 \
         -o "$work/perf-$n-$c.data" \
-        "$repo/$prof/freshet" -c "$d/freshet.conf" poll --all \
+        "$(cd "$prof" && pwd)/freshet" -c "$d/freshet.conf" poll --all \
         >/dev/null 2>&1
       echo
       echo "== profile: freshet $c cycle, $n feeds (perf, dwarf call graphs)"

@@ -50,8 +50,8 @@ if ! meson introspect "$build" --projectinfo >/dev/null 2>&1; then
   meson setup "$build" --buildtype=release -Dwerror=false >/dev/null
 fi
 meson compile -C "$build" freshet:executable bench_store >/dev/null
-freshet=$repo/$build/freshet
-bench_store=$repo/$build/tests/bench/bench_store
+freshet=$(cd "$build" && pwd)/freshet
+bench_store=$(cd "$build" && pwd)/tests/bench/bench_store
 
 work=$(mktemp -d /tmp/freshet-bench-publish.XXXXXX)
 results=$work/results

@@ -120,10 +120,18 @@ static void on_closed(void *data)
   uv_close((uv_handle_t *)&s->closer, NULL);
 }
 
-static void on_result(const struct fetch_result *r, void *data)
+static void on_result(struct fetch_result *got, void *data)
 {
   struct outcome *o = data;
   struct session *s = o->s;
+  size_t len = got->len;
+  /* Everything is read from a kept result: what the daemon works with. */
+  struct fetch_result *r = fetch_result_keep(got);
+
+  assert_non_null(r);
+  assert_int_equal(r->len, len);
+  if (len)
+    assert_int_equal(got->len, 0); /* the body was taken over, not copied */
 
   o->calls++;
   o->order = ++s->done;
@@ -145,11 +153,15 @@ static void on_result(const struct fetch_result *r, void *data)
   o->max_age = r->max_age;
   o->bytes = r->bytes;
   o->seconds = r->seconds;
+  fetch_result_drop_body(r);
+  assert_int_equal(r->len, 0);
+  assert_string_equal(r->body, "");
   if (r->error == -ECANCELED) {
     struct fetch_request req = {.url = "http://127.0.0.1:1/"};
 
     o->restart_rc = fetch_start(s->f, &req, on_result, o);
   }
+  fetch_result_free(r);
   s->pending--;
   if (o->close_fetcher || (s->pending == 0 && s->close_when_done))
     fetcher_close(s->f, on_closed, s);
@@ -853,7 +865,7 @@ static void test_close_from_callback(void **state)
     outcome_free(&o[i]);
 }
 
-static void never_cb(const struct fetch_result *r, void *data)
+static void never_cb(struct fetch_result *r, void *data)
 {
   (void)r;
   (void)data;
