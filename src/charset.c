@@ -4,10 +4,12 @@
  * The encoding is chosen the RFC 7303 way: BOM, then the charset parameter
  * of the HTTP Content-Type, then the XML declaration, then UTF-8. Labels
  * resolve as in the WHATWG Encoding Standard, so "latin1", "iso-8859-1" and
- * "us-ascii" all mean windows-1252. UTF-8 (nearly every feed) and
- * windows-1252 are decoded here in one pass straight into the output, plain
- * ASCII 8 bytes at a time; every other encoding goes through iconv into a
- * small buffer and from there through the same UTF-8 cleaner.
+ * "us-ascii" all mean windows-1252. UTF-8 (nearly every feed) is checked
+ * in one pass, plain ASCII 8 bytes at a time, and handed back as it is when
+ * it is clean (charset_decode), else cleaned into a copy from the first
+ * byte that needs it; windows-1252 is decoded here too; every other
+ * encoding goes through iconv into a small buffer and from there through
+ * the same UTF-8 cleaner.
  *
  * Decisions beyond the header's contract:
  * - Bytes that can only be UTF-16 or UTF-32 without a BOM ("<\0?\0",
@@ -430,24 +432,42 @@ static int ascii_ok(unsigned char c)
   return (c >= 0x20 && c < 0x7F) || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Copies the run of printable ASCII at s (at most n bytes) 8 bytes at a
- * time; returns how many bytes it copied, a multiple of 8. */
-static size_t copy_ascii(unsigned char *d, const unsigned char *s, size_t n)
+/* 16 bytes as one value: GCC's and clang's vector extension, which
+ * compiles to SSE2 or NEON. A comparison gives -1 in each byte where it
+ * holds; the bytes are signed, so all of 0x80-0xFF are below 0x20. */
+typedef signed char bytes16 __attribute__((vector_size(16)));
+
+/* Returns -1 in each of the 16 bytes at s that is ascii_ok, else 0. */
+static bytes16 ascii_ok16(const unsigned char *s)
 {
-  const uint64_t ones = 0x0101010101010101ULL;
-  const uint64_t highs = 0x8080808080808080ULL;
+  bytes16 v;
+
+  memcpy(&v, s, sizeof(v));
+  return ((v >= 0x20) & (v < 0x7F)) | (v == '\t') | (v == '\n') | (v == '\r');
+}
+
+/* Returns nonzero when every byte of v is -1. */
+static int all_set(bytes16 v)
+{
+  uint64_t half[2];
+
+  memcpy(half, &v, sizeof(half));
+  return (half[0] & half[1]) == UINT64_MAX;
+}
+
+/* Returns the length of the run of ascii_ok bytes at the start of s (at
+ * most n bytes): 32 bytes at a time as long as it goes on, then 16, then
+ * one. */
+static size_t ascii_span(const unsigned char *s, size_t n)
+{
   size_t i = 0;
 
-  while(n - i >= 8) {
-    uint64_t w;
-
-    memcpy(&w, s + i, 8);
-    /* Any byte >= 0x7F, or any byte < 0x20 (exact as a yes/no test). */
-    if((((w + ones) | w) & highs) || ((w - 0x20 * ones) & ~w & highs))
-      break;
-    memcpy(d + i, &w, 8);
-    i += 8;
-  }
+  while(n - i >= 32 && all_set(ascii_ok16(s + i) & ascii_ok16(s + i + 16)))
+    i += 32;
+  while(n - i >= 16 && all_set(ascii_ok16(s + i)))
+    i += 16;
+  while(i < n && ascii_ok(s[i]))
+    i++;
   return i;
 }
 
@@ -492,86 +512,89 @@ static int utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
   return need + 1;
 }
 
-/* Appends s, UTF-8 of unknown quality, to b: invalid sequences become
- * U+FFFD, forbidden characters go, C1 controls are read as windows-1252.
- * Sets bits of *flags for what it did. Returns 0 or -ENOMEM. */
-static int clean_utf8(struct out *b, const unsigned char *s, size_t n,
-                      unsigned *flags)
+/* Returns the length of the clean UTF-8 at the start of s (n bytes): what
+ * clean_utf8 keeps as it is, which is all of s for nearly every document. */
+static size_t clean_span(const unsigned char *s, size_t n)
 {
-  unsigned char *d;
-  size_t i = 0, o;
+  size_t i = 0;
 
-  /* Invariant: cap - o > n - i, so a step that writes no more bytes than
-   * it reads needs no check. */
-  if(out_reserve(b, n + 1) < 0)
-    return -ENOMEM;
-  d = (unsigned char *)b->p;
-  o = b->len;
   while(i < n) {
-    size_t run = copy_ascii(d + o, s + i, n - i);
     uint32_t cp;
     int len;
 
-    i += run;
-    o += run;
-    if(i == n)
+    i += ascii_span(s + i, n - i);
+    if(i == n || s[i] < 0x80) /* the end, or a control */
       break;
-    if(s[i] < 0x80) {
-      if(ascii_ok(s[i]))
-        d[o++] = s[i];
-      else
-        *flags |= CONTROLS;
-      i++;
-      continue;
-    }
     /* Well-formed 2- and 3-byte sequences that need no other check (most
-     * non-Latin text) are copied at once. */
+     * non-Latin text) are taken at once. */
     if(s[i] >= 0xC3 && s[i] <= 0xDF && n - i >= 2 &&
        (s[i + 1] & 0xC0) == 0x80) {
-      d[o++] = s[i++];
-      d[o++] = s[i++];
+      i += 2;
       continue;
     }
     if((s[i] & 0xF0) == 0xE0 && n - i >= 3 && (s[i + 1] & 0xC0) == 0x80 &&
        (s[i + 2] & 0xC0) == 0x80 && (s[i] != 0xE0 || s[i + 1] >= 0xA0) &&
        (s[i] != 0xED || s[i + 1] < 0xA0) &&
        (s[i] != 0xEF || s[i + 1] != 0xBF || s[i + 2] < 0xBE)) {
-      memcpy(d + o, s + i, 3);
-      o += 3;
       i += 3;
       continue;
     }
     len = utf8_seq(s + i, n - i, &cp);
+    if(len < 0 || (cp >= 0x80 && cp <= 0x9F) || cp == 0xFFFE || cp == 0xFFFF)
+      break;
+    i += (size_t)len;
+  }
+  return i;
+}
+
+/* Appends s, UTF-8 of unknown quality, to b: invalid sequences become
+ * U+FFFD, forbidden characters go, C1 controls are read as windows-1252.
+ * Sets bits of *flags for what it did. Returns 0 or -ENOMEM. */
+static int clean_utf8(struct out *b, const unsigned char *s, size_t n,
+                      unsigned *flags)
+{
+  size_t i = 0;
+
+  /* Room for all of s at once: only replacements grow it. */
+  if(out_reserve(b, n + 1) < 0)
+    return -ENOMEM;
+  while(i < n) {
+    size_t run = clean_span(s + i, n - i);
+    uint32_t cp;
+    int len;
+
+    if(out_reserve(b, run + 1) < 0)
+      return -ENOMEM;
+    memcpy(b->p + b->len, s + i, run);
+    b->len += run;
+    i += run;
+    if(i == n)
+      break;
+    if(s[i] < 0x80) {
+      *flags |= CONTROLS;
+      i++;
+      continue;
+    }
+    /* Room for a replacement: a 3-byte character and the NUL. */
+    if(out_reserve(b, 3 + 1) < 0)
+      return -ENOMEM;
+    len = utf8_seq(s + i, n - i, &cp);
     if(len < 0) {
       i += (size_t)-len;
       *flags |= BAD_INPUT;
-      d = out_room(b, o, 3 + n - i + 1);
-      if(!d)
-        return -ENOMEM;
-      memcpy(d + o, "\xEF\xBF\xBD", 3);
-      o += 3;
+      memcpy(b->p + b->len, "\xEF\xBF\xBD", 3);
+      b->len += 3;
       continue;
     }
     i += (size_t)len;
-    if(cp >= 0x80 && cp <= 0x9F) {
-      cp = cp1252_c1[cp - 0x80];
-      if(!cp) {
-        *flags |= CONTROLS;
-        continue;
-      }
+    /* clean_span stopped at a C1 control, U+FFFE or U+FFFF */
+    if(cp >= 0x80 && cp <= 0x9F && cp1252_c1[cp - 0x80]) {
       *flags |= C1_MAPPED;
-      d = out_room(b, o, 3 + n - i + 1);
-      if(!d)
-        return -ENOMEM;
-      o += utf8_encode(cp, (char *)d + o);
-    } else if(cp == 0xFFFE || cp == 0xFFFF) {
-      *flags |= CONTROLS;
+      b->len += utf8_encode(cp1252_c1[cp - 0x80], b->p + b->len);
     } else {
-      memcpy(d + o, s + i - len, (size_t)len);
-      o += (size_t)len;
+      *flags |= CONTROLS;
     }
   }
-  b->len = o;
   return 0;
 }
 
@@ -587,19 +610,17 @@ static int decode_1252(struct out *b, const unsigned char *s, size_t n,
   d = (unsigned char *)b->p;
   o = b->len;
   while(i < n) {
-    size_t run = copy_ascii(d + o, s + i, n - i);
+    size_t run = ascii_span(s + i, n - i);
     uint32_t cp;
 
+    memcpy(d + o, s + i, run);
     i += run;
     o += run;
     if(i == n)
       break;
     cp = s[i++];
-    if(cp < 0x80) {
-      if(ascii_ok((unsigned char)cp))
-        d[o++] = (unsigned char)cp;
-      else
-        *flags |= CONTROLS;
+    if(cp < 0x80) { /* ascii_span stopped at a control */
+      *flags |= CONTROLS;
       continue;
     }
     if(cp < 0xA0) {
@@ -1017,22 +1038,40 @@ static int decode(struct out *b, const struct encoding *enc,
   return rc;
 }
 
-int charset_to_utf8(const char *data, size_t len, const char *content_type,
-                    struct feed *feed, char **out, size_t *out_len)
+int charset_decode(const char *data, size_t len, const char *content_type,
+                   struct feed *feed, const char **out, size_t *out_len,
+                   char **copy)
 {
   const unsigned char *s = (const unsigned char *)data;
   const struct encoding *enc;
   struct out b = {NULL, 0, 0};
   unsigned flags = 0;
-  size_t bom;
+  size_t bom, clean;
   int rc;
 
   *out = NULL;
   *out_len = 0;
+  *copy = NULL;
   rc = choose(s, len, content_type, feed, &enc, &bom);
   if(rc < 0)
     return rc;
-  rc = decode(&b, enc, s + bom, len - bom, &flags);
+  if(enc == &encodings[E_UTF8]) {
+    clean = clean_span(s + bom, len - bom);
+    if(clean == len - bom) {
+      *out = data + bom;
+      *out_len = clean;
+      return 0;
+    }
+    /* The clean start is copied as it is; clean_utf8 goes on from there. */
+    rc = out_reserve(&b, len - bom + 1);
+    if(rc == 0) {
+      memcpy(b.p, s + bom, clean);
+      b.len = clean;
+      rc = clean_utf8(&b, s + bom + clean, len - bom - clean, &flags);
+    }
+  } else {
+    rc = decode(&b, enc, s + bom, len - bom, &flags);
+  }
   if(rc == -EINVAL) {
     rc = feed_warn(feed, "encoding '%s' not supported, read as UTF-8",
                    enc->name);
@@ -1055,5 +1094,31 @@ int charset_to_utf8(const char *data, size_t len, const char *content_type,
   b.p[b.len] = '\0';
   *out = b.p;
   *out_len = b.len;
+  *copy = b.p;
+  return 0;
+}
+
+int charset_to_utf8(const char *data, size_t len, const char *content_type,
+                    struct feed *feed, char **out, size_t *out_len)
+{
+  const char *utf8;
+  char *copy;
+  int rc;
+
+  *out = NULL;
+  *out_len = 0;
+  rc = charset_decode(data, len, content_type, feed, &utf8, out_len, &copy);
+  if(rc < 0)
+    return rc;
+  if(!copy) {
+    copy = malloc(*out_len + 1);
+    if(!copy) {
+      *out_len = 0;
+      return -ENOMEM;
+    }
+    memcpy(copy, utf8, *out_len);
+    copy[*out_len] = '\0';
+  }
+  *out = copy;
   return 0;
 }

@@ -20,4 +20,13 @@ struct feed;
 int charset_to_utf8(const char *data, size_t len, const char *content_type,
                     struct feed *feed, char **out, size_t *out_len);
 
+/* Decodes data like charset_to_utf8, but copies only when it has to: when
+ * data is clean UTF-8 already (nearly every feed), *out points into data
+ * (past a BOM), is not NUL-terminated, and *copy is NULL. Otherwise *out
+ * is a malloc'd, NUL-terminated copy that *copy points at too; the caller
+ * frees *copy. Returns 0, or -ENOMEM with *out and *copy NULL. */
+int charset_decode(const char *data, size_t len, const char *content_type,
+                   struct feed *feed, const char **out, size_t *out_len,
+                   char **copy);
+
 #endif

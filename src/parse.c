@@ -168,8 +168,11 @@ int parse_feed(const char *data, size_t len, const char *url,
                size_t errlen)
 {
   struct feed *feed = NULL;
-  char *utf8 = NULL;
-  char *fixed = NULL;
+  const char *utf8, *fixed;
+  /* What charset_decode and xmlfix_repair had to copy (NULL: nothing); the
+   * document read is one of them or a span of data. */
+  char *utf8_copy = NULL;
+  char *fixed_copy = NULL;
   size_t utf8_len = 0;
   size_t fixed_len = 0;
   int rc;
@@ -185,18 +188,21 @@ int parse_feed(const char *data, size_t len, const char *url,
   feed = feed_new();
   if(!feed)
     return -ENOMEM;
-  rc = charset_to_utf8(data, len, content_type, feed, &utf8, &utf8_len);
+  rc = charset_decode(data, len, content_type, feed, &utf8, &utf8_len,
+                      &utf8_copy);
   if(rc != 0)
     goto out;
   if(looks_like_json(utf8, utf8_len)) {
     rc = parse_json(utf8, utf8_len, url, feed, err, errlen);
   } else {
-    rc = xmlfix_repair(utf8, utf8_len, feed, &fixed, &fixed_len);
+    rc = xmlfix_repair(utf8, utf8_len, feed, &fixed, &fixed_len, &fixed_copy);
     if(rc != 0)
       goto out;
-    /* Only the repaired copy is read from here on. */
-    free(utf8);
-    utf8 = NULL;
+    if(fixed_copy) {
+      /* Only the repaired copy is read from here on. */
+      free(utf8_copy);
+      utf8_copy = NULL;
+    }
     if(fixed_len == 0) {
       snprintf(err, errlen, "found %s, not a feed",
                utf8_len ? "no markup (plain text)" : "an empty document");
@@ -210,8 +216,8 @@ int parse_feed(const char *data, size_t len, const char *url,
   if(rc == 0)
     rc = unique_ids(feed);
 out:
-  free(utf8);
-  free(fixed);
+  free(utf8_copy);
+  free(fixed_copy);
   if(errlen) {
     /* The reason quotes the document at times (jansson's "near '...'"):
      * it stays one line of valid UTF-8. */

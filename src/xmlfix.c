@@ -1,12 +1,14 @@
 /*
  * xmlfix.c: repairs the XML mistakes real feeds make, in one pass over the
- * clean UTF-8 that charset_to_utf8 produced, before the XML reader
+ * clean UTF-8 that charset_decode produced, before the XML reader
  * (xml_scan.c) sees it.
  *
  * Text is skipped with memchr to the next '&' or '<'; tags are walked byte
  * by byte (they are short) so that quoted attribute values are respected;
- * comments, CDATA sections and processing instructions are copied as they
- * are. Tag nesting is left to the reader's recovery.
+ * comments, CDATA sections and processing instructions are kept as they
+ * are. Tag nesting is left to the reader's recovery. The output stays a
+ * span of the input until the first repair (most documents need none), and
+ * only then is copied: a 20 MB feed is not written out again for nothing.
  *
  * Decisions beyond the header's contract:
  * - Markup is '<' followed by a name ("<a", "</a", "<?xml"), "<!--",
@@ -86,7 +88,10 @@ struct memo {
 struct fix {
   const char *s;
   size_t n;
+  /* The output: while out is NULL it is s[start..start + len), unchanged
+   * input; the first change copies it into out. */
   char *out;
+  size_t start;
   size_t len;
   size_t cap; /* counts the byte kept for the final NUL */
   int rc;     /* -ENOMEM once an append failed; appends then do nothing */
@@ -112,12 +117,35 @@ static const uint16_t cp1252_c1[32] = {
     0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0,      0x017E, 0x0178,
 };
 
+/* Moves the output from the input into its own buffer, for a change. On
+ * failure sets f->rc. */
+static void own(struct fix *f)
+{
+  /* Repairs rarely add much: one allocation in the common case. */
+  if(f->n > SIZE_MAX / 4) {
+    f->rc = -ENOMEM;
+    return;
+  }
+  f->cap = f->n + f->n / 16 + 64;
+  f->out = malloc(f->cap);
+  if(!f->out) {
+    f->rc = -ENOMEM;
+    return;
+  }
+  memcpy(f->out, f->s + f->start, f->len);
+}
+
 /* Appends len bytes; on failure sets f->rc and drops this and later
  * appends. */
 static void put(struct fix *f, const char *p, size_t len)
 {
   if(f->rc < 0)
     return;
+  if(!f->out) {
+    own(f);
+    if(f->rc < 0)
+      return;
+  }
   if(f->cap - f->len <= len) {
     size_t cap = f->cap + f->cap / 2;
     char *n;
@@ -138,6 +166,18 @@ static void put(struct fix *f, const char *p, size_t len)
   }
   memcpy(f->out + f->len, p, len);
   f->len += len;
+}
+
+/* Appends the input from i to j: while the output is still unchanged input
+ * and this continues it, without copying. */
+static void keep(struct fix *f, size_t i, size_t j)
+{
+  if(!f->out && f->len == 0)
+    f->start = i;
+  if(!f->out && f->start + f->len == i)
+    f->len += j - i;
+  else
+    put(f, f->s + i, j - i);
 }
 
 /* Keeps the first len bytes of p, an ASCII reference, in dst for a
@@ -239,7 +279,7 @@ static size_t copy_through(struct fix *f, size_t i, size_t skip,
 {
   size_t j = after(f->s, f->n, i + skip, end, strlen(end));
 
-  put(f, f->s + i, j - i);
+  keep(f, i, j);
   return j;
 }
 
@@ -365,7 +405,7 @@ static size_t char_ref(struct fix *f, size_t i)
      (cp >= 0xE000 && cp <= 0xFFFD) || (cp >= 0x10000 && cp <= 0x10FFFF) ||
      cp == '\t' || cp == '\n' || cp == '\r') {
     if(s[i + 2] != 'X') {
-      put(f, s + i, j - i);
+      keep(f, i, j);
       return j;
     }
     put(f, "&#x", 3);
@@ -412,7 +452,7 @@ static size_t amp(struct fix *f, size_t i)
   if(j < n && s[j] == ';' && len > 0 && len <= XMLFIX_NAME_MAX &&
      is_alpha((unsigned char)s[i + 1])) {
     if(xml_entity(s + i + 1, len)) {
-      put(f, s + i, len + 2);
+      keep(f, i, j + 1);
       return j + 1;
     }
     cp = html_entity(f, s + i + 1, len);
@@ -454,7 +494,7 @@ static size_t tag(struct fix *f, size_t i)
       break;
     c = s[j];
     if(c == '&') {
-      put(f, s + from, j - from);
+      keep(f, from, j);
       j = amp(f, j);
       from = j;
       continue;
@@ -472,7 +512,7 @@ static size_t tag(struct fix *f, size_t i)
     }
     j++;
   }
-  put(f, s + from, j - from);
+  keep(f, from, j);
   return j;
 }
 
@@ -561,7 +601,7 @@ static size_t rss_text(struct fix *f, size_t j, const char *name, size_t nlen)
   endtag[nlen + 2] = '>';
   endtag[nlen + 3] = '\0';
   /* The usual cases: text, then the end tag; CDATA; no tag at all. */
-  if(!strncmp(s + lt_at, endtag, nlen + 3) ||
+  if((n - lt_at >= nlen + 3 && !memcmp(s + lt_at, endtag, nlen + 3)) ||
      classify(s + lt_at, n - lt_at, 0) != M_TAG)
     return j;
   end = item_boundary(s, n, j);
@@ -701,7 +741,8 @@ static size_t prolog(struct fix *f, size_t j)
     root = feed_root(s + j, n - j) ? n : root_ahead(s, n, j);
     if(root == n) {
       f->prolog = 0;
-      f->rss = !strncmp(s + j, "<rss", 4) || !strncmp(s + j, "<rdf:RDF", 8);
+      f->rss = (n - j >= 4 && !memcmp(s + j, "<rss", 4)) ||
+               (n - j >= 8 && !memcmp(s + j, "<rdf:RDF", 8));
       return tag(f, j);
     }
     f->flags |= FIX_JUNK;
@@ -755,24 +796,18 @@ static int warn(const struct fix *f, struct feed *feed)
   return rc;
 }
 
-int xmlfix_repair(const char *in, size_t len, struct feed *feed, char **out,
-                  size_t *out_len)
+int xmlfix_repair(const char *in, size_t len, struct feed *feed,
+                  const char **out, size_t *out_len, char **copy)
 {
   struct fix f;
   size_t i, next_amp, next_lt;
 
   *out = NULL;
   *out_len = 0;
+  *copy = NULL;
   memset(&f, 0, sizeof(f));
   f.s = in;
   f.n = len;
-  /* Repairs rarely add much: one allocation in the common case. */
-  if(len > SIZE_MAX / 4)
-    return -ENOMEM;
-  f.cap = len + len / 16 + 64;
-  f.out = malloc(f.cap);
-  if(!f.out)
-    return -ENOMEM;
   i = decl_start(in, len);
   if(i > 0) /* even whitespace: strict parsers reject the document */
     f.flags |= FIX_JUNK_DECL;
@@ -788,11 +823,11 @@ int xmlfix_repair(const char *in, size_t len, struct feed *feed, char **out,
       next_lt = find(in, len, i, '<');
     j = next_amp < next_lt ? next_amp : next_lt;
     if(!f.prolog)
-      put(&f, in + i, j - i);
+      keep(&f, i, j);
     else if(!blank(in + i, j - i))
       f.flags |= FIX_JUNK;
     else if(f.len > 0) /* whitespace at the very start goes */
-      put(&f, in + i, j - i);
+      keep(&f, i, j);
     if(j == len)
       break;
     if(f.prolog)
@@ -806,8 +841,13 @@ int xmlfix_repair(const char *in, size_t len, struct feed *feed, char **out,
     free(f.out);
     return f.rc;
   }
+  *out_len = f.len;
+  if(!f.out) {
+    *out = in + f.start;
+    return 0;
+  }
   f.out[f.len] = '\0';
   *out = f.out;
-  *out_len = f.len;
+  *copy = f.out;
   return 0;
 }

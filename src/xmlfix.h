@@ -17,9 +17,12 @@ struct feed;
  * '&' that starts no valid reference and a '<' that starts no markup.
  * CDATA sections, comments and processing instructions are copied as they
  * are. Each kind of repair is reported once through feed_warn (feed may be
- * NULL). Returns 0 and sets *out (malloc'd, NUL-terminated) and *out_len,
- * or -ENOMEM. */
-int xmlfix_repair(const char *in, size_t len, struct feed *feed, char **out,
-                  size_t *out_len);
+ * NULL). in need not be NUL-terminated. Returns 0 and sets *out and
+ * *out_len, or -ENOMEM. A document that needs no repair (nearly every one)
+ * is not copied: *out then points into in, is not NUL-terminated, and
+ * *copy is NULL. Otherwise *out is a malloc'd, NUL-terminated copy that
+ * *copy points at too; the caller frees *copy. */
+int xmlfix_repair(const char *in, size_t len, struct feed *feed,
+                  const char **out, size_t *out_len, char **copy);
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * test_charset.c: charset_to_utf8. Each case is raw bytes plus the HTTP
- * Content-Type they came with, and the exact UTF-8 and warnings that must
- * come out.
+ * test_charset.c: charset_to_utf8 and charset_decode. Each case is raw
+ * bytes plus the HTTP Content-Type they came with, and the exact UTF-8 and
+ * warnings that must come out of both.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +29,36 @@ struct tcase {
   size_t want_len;
   const char *warnings[3]; /* exactly these, in any order */
 };
+
+/* charset_decode gives what charset_to_utf8 gives; when it does not copy,
+ * that is a span of the input. */
+static void run_decode(const struct tcase *c, size_t nwarnings)
+{
+  struct feed *feed = feed_new();
+  const char *out;
+  char *copy;
+  size_t out_len;
+  int rc;
+
+  assert_non_null(feed);
+  rc = charset_decode(c->in, c->len, c->content_type, feed, &out, &out_len,
+                      &copy);
+  if(rc != 0)
+    fail_msg("%s: charset_decode returned %d", c->name, rc);
+  if(out_len != c->want_len || memcmp(out, c->want, out_len) != 0)
+    fail_msg("%s: charset_decode got \"%.*s\"", c->name, (int)out_len, out);
+  if(feed->nwarnings != nwarnings)
+    fail_msg("%s: charset_decode warned %zu times, not %zu", c->name,
+             feed->nwarnings, nwarnings);
+  if(copy) {
+    assert_ptr_equal(out, copy);
+    assert_int_equal(copy[out_len], '\0');
+  } else if(out < c->in || out + out_len > c->in + c->len) {
+    fail_msg("%s: not copied, yet not a span of the input", c->name);
+  }
+  free(copy);
+  feed_free(feed);
+}
 
 static void run(const struct tcase *c)
 {
@@ -60,6 +90,7 @@ static void run(const struct tcase *c)
              feed->nwarnings, nwant, feed->warnings[0]);
   free(out);
   feed_free(feed);
+  run_decode(c, nwant);
 }
 
 static void run_all(const struct tcase *cases, size_t n)
@@ -634,6 +665,54 @@ static void test_unknown_labels(void **state)
   RUN_ALL(cases);
 }
 
+/* Clean UTF-8 is handed back as it is; anything else is copied from the
+ * first byte that needs it on. */
+static void test_pass_through(void **state)
+{
+  static const char clean[] = "<?xml version=\"1.0\"?><rss>Caf\xC3\xA9 "
+                              "\xE2\x80\x93 \xF0\x9F\x98\x80\t\r\n</rss>";
+  static const char bom[] = "\xEF\xBB\xBF<rss>x</rss>";
+  static const struct {
+    const char *in;
+    size_t len;
+    const char *content_type;
+    const char *want;
+  } copied[] = {
+      {B("<rss>x\x01</rss>"), NULL, "<rss>x</rss>"},
+      {B("<rss>\xC2\x92</rss>"), NULL, "<rss>\xE2\x80\x99</rss>"},
+      {B("<rss>\xEF\xBF\xBE</rss>"), NULL, "<rss></rss>"},
+      {B("<rss>x</rss>\xE9"), NULL, "<rss>x</rss>\xEF\xBF\xBD"},
+      {B("<rss>x</rss>"), "text/xml; charset=latin1", "<rss>x</rss>"},
+  };
+  const char *out;
+  char *copy;
+  size_t len;
+
+  (void)state;
+  assert_int_equal(
+      charset_decode(clean, sizeof(clean) - 1, NULL, NULL, &out, &len, &copy),
+      0);
+  assert_null(copy);
+  assert_ptr_equal(out, clean);
+  assert_int_equal(len, sizeof(clean) - 1);
+  assert_int_equal(
+      charset_decode(bom, sizeof(bom) - 1, NULL, NULL, &out, &len, &copy), 0);
+  assert_null(copy);
+  assert_ptr_equal(out, bom + 3);
+  assert_int_equal(len, sizeof(bom) - 4);
+  for(size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+    assert_int_equal(charset_decode(copied[i].in, copied[i].len,
+                                    copied[i].content_type, NULL, &out, &len,
+                                    &copy),
+                     0);
+    assert_non_null(copy);
+    assert_ptr_equal(out, copy);
+    assert_string_equal(copy, copied[i].want);
+    assert_int_equal(len, strlen(copied[i].want));
+    free(copy);
+  }
+}
+
 /* 20 MB in one go: output allocated about once, nothing quadratic. */
 static void test_large(void **state)
 {
@@ -652,6 +731,14 @@ static void test_large(void **state)
   assert_int_equal(charset_to_utf8(in, len, NULL, NULL, &out, &out_len), 0);
   assert_int_equal(out_len, len);
   assert_memory_equal(out, in, len);
+  assert_true(malloc_usable_size(out) < len + len / 8 + 4096);
+  free(out);
+
+  /* a control character early on: cleaned into a copy, allocated once */
+  in[1] = '\x01';
+  assert_int_equal(charset_to_utf8(in, len, NULL, NULL, &out, &out_len), 0);
+  assert_int_equal(out_len, len - 1);
+  assert_memory_equal(out + 1, in + 2, len - 2);
   assert_true(malloc_usable_size(out) < len + len / 8 + 4096);
   free(out);
 
@@ -684,6 +771,7 @@ int main(void)
       cmocka_unit_test(test_precedence),
       cmocka_unit_test(test_content_type),
       cmocka_unit_test(test_unknown_labels),
+      cmocka_unit_test(test_pass_through),
       cmocka_unit_test(test_large),
   };
 

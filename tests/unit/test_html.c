@@ -855,6 +855,88 @@ static void test_escape_text(void **state)
   free(s);
 }
 
+/* Plain text is skipped 16 bytes at a time: every special character at
+ * every position in and around those blocks comes out as on its own. */
+static void test_block_boundaries(void **state)
+{
+  static const char plain[] =
+      "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKL";
+  static const char prose[] =
+      "ab cd efg h ij klm no p qr stu vw x yz AB CDE FG";
+  static const struct {
+    const char *in;
+    const char *escaped;   /* by html_escape_text */
+    const char *collapsed; /* by html_collapse_space, NULL: a space */
+  } specials[] = {
+      {"&", "&amp;", "&"},
+      {"<", "&lt;", "<"},
+      {">", "&gt;", ">"},
+      {"\"", "&quot;", "\""},
+      {"\x01", "", ""},
+      {"\x7f", "", ""},
+      {"\f", " ", NULL},
+      {"\n", "\n", NULL},
+      {" ", " ", NULL},
+      {"\xc3\xa9", "\xc3\xa9", "\xc3\xa9"},
+      {"\xff", "\xef\xbf\xbd", "\xef\xbf\xbd"},
+      {"\xc2\xa0", "\xc2\xa0", NULL},
+  };
+  size_t n = strlen(plain);
+
+  (void)state;
+  assert_int_equal(strlen(prose), n);
+  for(size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+    for(size_t pos = 0; pos <= n; pos++) {
+      char in[80], want[96], words[96], *got;
+      size_t len, w = 0;
+      int space = 0;
+
+      /* html_escape_text on plain text */
+      snprintf(in, sizeof(in), "%.*s%s%s", (int)pos, plain, specials[k].in,
+               plain + pos);
+      snprintf(want, sizeof(want), "%.*s%s%s", (int)pos, plain,
+               specials[k].escaped, plain + pos);
+      len = strlen(in);
+      got = html_escape_text(in, len);
+      if(got == NULL || strcmp(got, want) != 0)
+        fail_msg("html_escape_text(\"%s\") = \"%s\"", in,
+                 got != NULL ? got : "NULL");
+      free(got);
+      /* text outside attributes keeps its quotes */
+      if(strcmp(specials[k].in, "\"") == 0) {
+        got = html_sanitize(in, len, NULL, NULL);
+        if(got == NULL || strcmp(got, in) != 0)
+          fail_msg("html_sanitize(\"%s\") = \"%s\"", in,
+                   got != NULL ? got : "NULL");
+        free(got);
+      }
+
+      /* html_collapse_space on prose: the words joined by single spaces */
+      snprintf(in, sizeof(in), "%.*s%s%s", (int)pos, prose, specials[k].in,
+               prose + pos);
+      snprintf(words, sizeof(words), "%.*s%s%s", (int)pos, prose,
+               specials[k].collapsed ? specials[k].collapsed : " ",
+               prose + pos);
+      for(const char *c = words; *c != '\0'; c++) {
+        if(*c == ' ') {
+          space = w > 0;
+          continue;
+        }
+        if(space)
+          want[w++] = ' ';
+        space = 0;
+        want[w++] = *c;
+      }
+      want[w] = '\0';
+      got = html_collapse_space(in, strlen(in));
+      if(got == NULL || strcmp(got, want) != 0)
+        fail_msg("html_collapse_space(\"%s\") = \"%s\", want \"%s\"", in,
+                 got != NULL ? got : "NULL", want);
+      free(got);
+    }
+  }
+}
+
 struct excerpt_case {
   const char *in;
   size_t max;
@@ -993,6 +1075,7 @@ int main(void)
       cmocka_unit_test(test_to_text),
       cmocka_unit_test(test_collapse_space),
       cmocka_unit_test(test_escape_text),
+      cmocka_unit_test(test_block_boundaries),
       cmocka_unit_test(test_excerpt),
       cmocka_unit_test(test_excerpt_every_length),
       cmocka_unit_test(test_excerpt_long_entry),

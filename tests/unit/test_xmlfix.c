@@ -25,18 +25,28 @@ struct tcase {
   const char *warnings[3]; /* exactly these, in any order */
 };
 
-/* Returns the repaired in, checked against want and warnings. */
+/* Returns the repaired in (malloc'd, NUL-terminated), checked against want
+ * and warnings. */
 static char *repair(const struct tcase *c, size_t *out_len)
 {
   struct feed *feed = feed_new();
-  char *out = NULL;
-  size_t nwant = 0;
+  size_t in_len = strlen(c->in), nwant = 0;
+  const char *view = NULL;
+  char *copy = NULL, *out;
   int rc;
 
   assert_non_null(feed);
-  rc = xmlfix_repair(c->in, strlen(c->in), feed, &out, out_len);
+  rc = xmlfix_repair(c->in, in_len, feed, &view, out_len, &copy);
   if(rc != 0)
     fail_msg("%s: returned %d", c->name, rc);
+  /* Not copied: then the output is a span of the input. */
+  if(!copy && (view < c->in || *out_len > in_len - (size_t)(view - c->in)))
+    fail_msg("%s: not copied, yet not a span of the input", c->name);
+  if(copy && (view != copy || copy[*out_len] != '\0'))
+    fail_msg("%s: copy is not the output", c->name);
+  out = strndup(view, *out_len);
+  assert_non_null(out);
+  free(copy);
   if(*out_len != strlen(out) || strcmp(out, c->want))
     fail_msg("%s:\n got  \"%s\"\n want \"%s\"", c->name, out, c->want);
   for(; nwant < 3 && c->warnings[nwant]; nwant++) {
@@ -430,6 +440,83 @@ static void test_rss_text_elements(void **state)
   run_all(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* A document is copied only from its first repair on; until then the
+ * output is the input itself, or a span of it when only its start is left
+ * out. */
+static void test_pass_through(void **state)
+{
+  static const struct {
+    const char *in;
+    const char *want;
+    size_t skip; /* where want starts in in; SIZE_MAX: copied */
+  } cases[] = {
+      {"<?xml version=\"1.0\"?>\n<rss><channel><title>A &amp; B</title>"
+       "<item><description><![CDATA[<p>x & y</p>]]></description></item>"
+       "</channel></rss>\n",
+       "<?xml version=\"1.0\"?>\n<rss><channel><title>A &amp; B</title>"
+       "<item><description><![CDATA[<p>x & y</p>]]></description></item>"
+       "</channel></rss>\n",
+       0},
+      {" \n<rss/>", "<rss/>", 2},
+      {"<!DOCTYPE rss><rss>x</rss>", "<rss>x</rss>", 14},
+      {"junk\n<?xml version=\"1.0\"?><rss/>", "<?xml version=\"1.0\"?><rss/>",
+       5},
+      {"<rss><title>A & B</title></rss>", "<rss><title>A &amp; B</title></rss>",
+       SIZE_MAX},
+      {"<rss><title>A</title></rss>&", "<rss><title>A</title></rss>&amp;",
+       SIZE_MAX},
+      {"<?xml version=\"1.0\"?><!DOCTYPE rss><rss>x</rss>",
+       "<?xml version=\"1.0\"?><rss>x</rss>", SIZE_MAX},
+  };
+
+  (void)state;
+  for(size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    const char *out;
+    char *copy;
+    size_t len;
+
+    assert_int_equal(xmlfix_repair(cases[i].in, strlen(cases[i].in), NULL, &out,
+                                   &len, &copy),
+                     0);
+    assert_int_equal(len, strlen(cases[i].want));
+    assert_memory_equal(out, cases[i].want, len);
+    if(cases[i].skip == SIZE_MAX) {
+      assert_ptr_equal(out, copy);
+      assert_int_equal(copy[len], '\0');
+    } else {
+      assert_null(copy);
+      assert_ptr_equal(out, cases[i].in + cases[i].skip);
+    }
+    free(copy);
+  }
+}
+
+/* The input need not be NUL-terminated: every prefix of a document, in a
+ * buffer of exactly its size (the address sanitizer sees any read past
+ * it). */
+static void test_unterminated(void **state)
+{
+  static const char doc[] =
+      "<?xml version=\"1.0\"?><rss><channel><item><title>a &amp; b"
+      "</title><description><p>x</p></description><title>t<link>l</link>"
+      "<x a=\"&#150;\">&eacute;&#x41;</x><!-- c --><![CDATA[d]]>"
+      "</item></channel></rss>";
+
+  (void)state;
+  for(size_t n = 0; n <= sizeof(doc) - 1; n++) {
+    char *in = malloc(n ? n : 1);
+    const char *out;
+    char *copy;
+    size_t len;
+
+    assert_non_null(in);
+    memcpy(in, doc, n);
+    assert_int_equal(xmlfix_repair(in, n, NULL, &out, &len, &copy), 0);
+    free(copy);
+    free(in);
+  }
+}
+
 /* A feed with every kind of breakage comes out well-formed for libxml2
  * without its recover mode. */
 static void test_well_formed(void **state)
@@ -456,12 +543,15 @@ static void test_well_formed(void **state)
       {NULL},
   };
   struct feed *feed = feed_new();
-  char *out;
+  const char *out;
+  char *copy;
   size_t len;
   xmlDocPtr doc;
 
   (void)state;
-  assert_int_equal(xmlfix_repair(c.in, strlen(c.in), feed, &out, &len), 0);
+  assert_int_equal(xmlfix_repair(c.in, strlen(c.in), feed, &out, &len, &copy),
+                   0);
+  assert_ptr_equal(out, copy);
   assert_string_equal(out, c.want);
   assert_int_equal(feed->nwarnings, 6);
   doc = xmlReadMemory(out, (int)len, NULL, NULL,
@@ -469,7 +559,7 @@ static void test_well_formed(void **state)
                           XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
   assert_non_null(doc);
   xmlFreeDoc(doc);
-  free(out);
+  free(copy);
   feed_free(feed);
 }
 
@@ -484,7 +574,8 @@ static void test_large(void **state)
                               "<d><![CDATA[a & b]]></d></item>\n";
   size_t ulen = sizeof(unit) - 1, flen = sizeof(fixed) - 1;
   size_t count = (20u << 20) / ulen, len = 0;
-  char *in = malloc(count * ulen + 8), *out;
+  char *in = malloc(count * ulen + 8), *copy;
+  const char *out;
   size_t out_len;
 
   (void)state;
@@ -493,13 +584,26 @@ static void test_large(void **state)
   len = 5;
   for(size_t i = 0; i < count; i++, len += ulen)
     memcpy(in + len, unit, ulen);
-  assert_int_equal(xmlfix_repair(in, len, NULL, &out, &out_len), 0);
+  assert_int_equal(xmlfix_repair(in, len, NULL, &out, &out_len, &copy), 0);
   assert_int_equal(out_len, 5 + count * flen);
   for(size_t i = 0; i < count; i++)
     if(memcmp(out + 5 + i * flen, fixed, flen))
       fail_msg("item %zu differs", i);
-  assert_true(malloc_usable_size(out) < 2 * out_len);
-  free(out);
+  assert_true(malloc_usable_size(copy) < 2 * out_len);
+  free(copy);
+
+  free(in);
+
+  /* The repaired document needs no repair: it is not copied at all. */
+  in = malloc(5 + count * flen);
+  assert_non_null(in);
+  memcpy(in, "<rss>", 5);
+  for(len = 5; len < 5 + count * flen; len += flen)
+    memcpy(in + len, fixed, flen);
+  assert_int_equal(xmlfix_repair(in, len, NULL, &out, &out_len, &copy), 0);
+  assert_null(copy);
+  assert_ptr_equal(out, in);
+  assert_int_equal(out_len, len);
   free(in);
 }
 
@@ -516,6 +620,8 @@ int main(void)
       cmocka_unit_test(test_tags),
       cmocka_unit_test(test_copied_untouched),
       cmocka_unit_test(test_rss_text_elements),
+      cmocka_unit_test(test_pass_through),
+      cmocka_unit_test(test_unterminated),
       cmocka_unit_test(test_well_formed),
       cmocka_unit_test(test_large),
   };
