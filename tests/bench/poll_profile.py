@@ -17,14 +17,14 @@ import subprocess
 import sys
 
 PHASES = [
-    ('job_work', 'worker job: parse + schedule + store (thread pool)'),
+    ('parse_work', 'worker job: parse + schedule (thread pool)'),
     ('parse_feed', '  parse_feed (bytes -> model)'),
-    ('xmlParseDocument', '    libxml2 XML parse (incl. callbacks)'),
     ('html_sanitize', '    html_sanitize (entry HTML)'),
-    ('htmlParseDocument', '      libxml2 HTML parser inside it'),
     ('charset_to_utf8', '    charset_to_utf8'),
     ('xmlfix_repair', '    xmlfix_repair'),
-    ('store_save_fetch', '  store_save_fetch (under the store mutex)'),
+    ('write_batch', 'store writer: one transaction of queued fetches'),
+    ('store_save_fetch', '  store_save_fetch'),
+    ('feed_free', '  feed_free (parsed documents, once stored)'),
     ('sqlite3VdbeExec', '    SQLite statements'),
     ('sqlite3WalFrames', '    SQLite WAL writes at commit'),
     ('sqlite3WalCheckpoint', '    SQLite WAL checkpoints'),
