@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,6 +264,7 @@ static const char *const stmt_sql[S_COUNT] = {
 struct store {
   sqlite3 *db;
   char *path;
+  atomic_int wal_pages; /* after the last commit, with a checkpointer */
   sqlite3_stmt *st[S_COUNT];
   long retention_days;
   long retention_per_feed;
@@ -422,6 +424,82 @@ int store_commit(struct store *s)
 bool store_in_transaction(const struct store *s)
 {
   return !sqlite3_get_autocommit(s->db);
+}
+
+struct store_checkpointer {
+  sqlite3 *db;
+};
+
+/* Replaces SQLite's auto-checkpoint (itself a WAL hook) after commits. */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+  struct store *s = arg;
+
+  (void)db;
+  (void)name;
+  atomic_store(&s->wal_pages, pages);
+  return SQLITE_OK;
+}
+
+int store_checkpointer_open(struct store *s, struct store_checkpointer **out)
+{
+  struct store_checkpointer *c = calloc(1, sizeof(*c));
+  int rc;
+
+  *out = NULL;
+  if(!c)
+    return -ENOMEM;
+  rc = sqlite3_open_v2(s->path, &c->db,
+                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  if(rc != SQLITE_OK) {
+    log_errorx("cannot open the database for checkpoints", "path=%s error=\"%s\"",
+               s->path, c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+    store_checkpointer_close(c);
+    return errno_of(rc);
+  }
+  sqlite3_busy_timeout(c->db, STORE_BUSY_TIMEOUT_MS);
+  /* A connection learns that the file is in WAL mode when it first reads
+   * it; until then a checkpoint does nothing. */
+  rc = sqlite3_exec(c->db, "SELECT 1 FROM sqlite_schema LIMIT 1", NULL, NULL,
+                    NULL);
+  if(rc != SQLITE_OK) {
+    log_errorx("cannot read the database for checkpoints",
+               "path=%s error=\"%s\"", s->path, sqlite3_errmsg(c->db));
+    store_checkpointer_close(c);
+    return errno_of(rc);
+  }
+  *out = c;
+  return 0;
+}
+
+void store_defer_checkpoints(struct store *s)
+{
+  sqlite3_wal_hook(s->db, on_wal_commit, s);
+}
+
+int store_checkpoint(struct store_checkpointer *c)
+{
+  int rc = sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                     NULL, NULL);
+
+  if(rc != SQLITE_OK && rc != SQLITE_BUSY) {
+    log_errorx("checkpoint failed", "error=\"%s\"", sqlite3_errmsg(c->db));
+    return errno_of(rc);
+  }
+  return 0;
+}
+
+void store_checkpointer_close(struct store_checkpointer *c)
+{
+  if(!c)
+    return;
+  sqlite3_close(c->db);
+  free(c);
+}
+
+int store_wal_pages(const struct store *s)
+{
+  return atomic_load(&s->wal_pages);
 }
 
 /* ---- a set of strings (open addressing, pointers borrowed) ------------- */

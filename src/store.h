@@ -122,6 +122,27 @@ int store_commit(struct store *store);
 /* Whether a store_begin transaction is open. */
 bool store_in_transaction(const struct store *store);
 
+/* Checkpoints on another thread. From this call on, commits on store no
+ * longer copy the WAL back into the database themselves (SQLite's
+ * auto-checkpoint, which makes the committing thread pay for it); instead
+ * store_wal_pages tells how long the WAL has grown, and store_checkpoint
+ * copies it back from a connection of its own without blocking the
+ * writer. The WAL starts over at a commit that finds it all copied back. */
+void store_defer_checkpoints(struct store *store);
+
+/* Opens that connection. Returns 0 and *out, or a negative code. */
+struct store_checkpointer;
+int store_checkpointer_open(struct store *store,
+                            struct store_checkpointer **out);
+/* A passive checkpoint (any one thread at a time). Returns 0 or a negative
+ * code. */
+int store_checkpoint(struct store_checkpointer *c);
+/* Closes the checkpointer's connection; NULL is fine. The store's last
+ * close still checkpoints what is left. */
+void store_checkpointer_close(struct store_checkpointer *c);
+/* Pages in the WAL after the last commit, once checkpoints are deferred. */
+int store_wal_pages(const struct store *store);
+
 /* One entry as the publisher shows it, with its source feed. */
 struct store_item {
   int64_t id;

@@ -24,6 +24,57 @@ static struct store_write *take_pending(struct store_writer *w)
   return item;
 }
 
+/* The writer's thread, before a transaction: the WAL starts over only at a
+ * commit that finds it all copied back, so when the checkpointer falls
+ * far behind, wait for it rather than let the WAL grow without bound. */
+static void keep_wal_bounded(struct store_writer *w)
+{
+  if(store_wal_pages(w->store) < 4 * w->checkpoint_pages)
+    return;
+  uv_mutex_lock(&w->queue);
+  while(w->checkpoint_wanted || w->checkpointing)
+    uv_cond_wait(&w->checkpoint_done, &w->queue);
+  uv_mutex_unlock(&w->queue);
+}
+
+/* The writer's thread, after a commit. */
+static void ask_for_checkpoint(struct store_writer *w)
+{
+  if(store_wal_pages(w->store) < w->checkpoint_pages)
+    return;
+  uv_mutex_lock(&w->queue);
+  if(!w->checkpoint_wanted) {
+    w->checkpoint_wanted = true;
+    uv_cond_signal(&w->checkpoint_wake);
+  }
+  uv_mutex_unlock(&w->queue);
+}
+
+static void checkpoint_thread(void *arg)
+{
+  struct store_writer *w = arg;
+
+  uv_mutex_lock(&w->queue);
+  for(;;) {
+    while(!w->checkpoint_wanted && !w->checkpoint_stopping)
+      uv_cond_wait(&w->checkpoint_wake, &w->queue);
+    if(!w->checkpoint_wanted)
+      break; /* stopping; the store's close checkpoints what is left */
+    w->checkpoint_wanted = false;
+    w->checkpointing = true;
+    uv_mutex_unlock(&w->queue);
+    /* Opened when first needed: a cycle of 304s never needs it. */
+    if(w->checkpointer ||
+       store_checkpointer_open(w->store, &w->checkpointer) == 0)
+      store_checkpoint(w->checkpointer);
+    uv_mutex_lock(&w->queue);
+    w->checkpointing = false;
+    w->checkpoints++;
+    uv_cond_broadcast(&w->checkpoint_done);
+  }
+  uv_mutex_unlock(&w->queue);
+}
+
 /* Writes one transaction of what is queued (up to the caps) and hands the
  * writes over to the loop thread. The writer's thread. */
 static void write_batch(struct store_writer *w)
@@ -32,6 +83,7 @@ static void write_batch(struct store_writer *w)
   size_t fetches = 0, entries = 0;
   int rc;
 
+  keep_wal_bounded(w);
   uv_mutex_lock(&w->lock);
   rc = store_begin(w->store);
   /* After some errors SQLite rolls the whole transaction back by itself:
@@ -61,6 +113,7 @@ static void write_batch(struct store_writer *w)
         item->rc = rc;
   }
   uv_mutex_unlock(&w->lock);
+  ask_for_checkpoint(w);
 
   uv_mutex_lock(&w->queue);
   w->commits++;
@@ -108,6 +161,28 @@ static void on_written(uv_async_t *h)
   }
 }
 
+static void stop_checkpoints(struct store_writer *w)
+{
+  uv_mutex_lock(&w->queue);
+  w->checkpoint_stopping = true;
+  uv_cond_signal(&w->checkpoint_wake);
+  uv_mutex_unlock(&w->queue);
+  uv_thread_join(&w->checkpoint_thread);
+}
+
+/* Once the threads are gone. */
+static void release(struct store_writer *w)
+{
+  uv_cond_destroy(&w->checkpoint_done);
+  uv_cond_destroy(&w->checkpoint_wake);
+  uv_cond_destroy(&w->wake);
+  uv_mutex_destroy(&w->queue);
+  uv_mutex_destroy(&w->lock);
+  store_checkpointer_close(w->checkpointer);
+  w->checkpointer = NULL;
+  uv_close((uv_handle_t *)&w->written, NULL);
+}
+
 int store_writer_start(struct store_writer *w, uv_loop_t *loop,
                        struct store *store, store_write_done done,
                        void *data)
@@ -122,8 +197,14 @@ int store_writer_start(struct store_writer *w, uv_loop_t *loop,
   w->finished = NULL;
   w->finished_tail = &w->finished;
   w->stopping = false;
+  w->checkpoint_wanted = false;
+  w->checkpointing = false;
+  w->checkpoint_stopping = false;
   w->commits = 0;
+  w->checkpoints = 0;
   w->outstanding = 0;
+  w->checkpoint_pages = STORE_WRITER_CHECKPOINT_PAGES;
+  w->checkpointer = NULL;
   rc = uv_async_init(loop, &w->written, on_written);
   if(rc != 0)
     return rc;
@@ -132,13 +213,17 @@ int store_writer_start(struct store_writer *w, uv_loop_t *loop,
   uv_mutex_init(&w->lock);
   uv_mutex_init(&w->queue);
   uv_cond_init(&w->wake);
-  rc = uv_thread_create(&w->thread, writer_thread, w);
-  if(rc != 0) {
-    uv_cond_destroy(&w->wake);
-    uv_mutex_destroy(&w->queue);
-    uv_mutex_destroy(&w->lock);
-    uv_close((uv_handle_t *)&w->written, NULL);
+  uv_cond_init(&w->checkpoint_wake);
+  uv_cond_init(&w->checkpoint_done);
+  store_defer_checkpoints(store);
+  rc = uv_thread_create(&w->checkpoint_thread, checkpoint_thread, w);
+  if(rc == 0) {
+    rc = uv_thread_create(&w->thread, writer_thread, w);
+    if(rc != 0)
+      stop_checkpoints(w);
   }
+  if(rc != 0)
+    release(w);
   return rc;
 }
 
@@ -157,15 +242,14 @@ void store_writer_submit(struct store_writer *w, struct store_write *item)
 
 void store_writer_stop(struct store_writer *w)
 {
+  /* The writer first: it may still ask for a checkpoint. */
   uv_mutex_lock(&w->queue);
   w->stopping = true;
   uv_cond_signal(&w->wake);
   uv_mutex_unlock(&w->queue);
   uv_thread_join(&w->thread);
-  uv_cond_destroy(&w->wake);
-  uv_mutex_destroy(&w->queue);
-  uv_mutex_destroy(&w->lock);
-  uv_close((uv_handle_t *)&w->written, NULL);
+  stop_checkpoints(w);
+  release(w);
 }
 
 void store_writer_lock(struct store_writer *w)

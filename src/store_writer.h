@@ -14,6 +14,10 @@
  * parsing. With one writer, whatever arrives while a transaction is being
  * written goes into the next one, so batches grow with the load by
  * themselves, and parsing never waits for the database.
+ *
+ * Copying the WAL back into the database (a checkpoint) is left to a
+ * second thread with a connection of its own, so the one writer, the
+ * bottleneck of a cold cycle, does not pay for it either.
  */
 #ifndef FRESHET_STORE_WRITER_H
 #define FRESHET_STORE_WRITER_H
@@ -30,6 +34,10 @@
  * more queued: a bigger one outgrows SQLite's page cache, which then
  * spills to the WAL before the commit and costs more than it saves. */
 #define STORE_WRITER_MAX_ENTRIES 256
+/* A checkpoint is asked for once the WAL has this many pages (64 MiB of
+ * 16 KiB pages); the writer waits for the checkpointer to catch up at
+ * four times as many, so that the WAL can start over. */
+#define STORE_WRITER_CHECKPOINT_PAGES 4000
 
 /* One fetch to save. The caller fills feed_id and fetch and keeps the item
  * (and what fetch points to) alive until done is called; the writer frees
@@ -51,18 +59,24 @@ struct store_writer {
   store_write_done done;
   void *data;
   uv_thread_t thread;
+  uv_thread_t checkpoint_thread;
+  struct store_checkpointer *checkpointer;
+  int checkpoint_pages; /* STORE_WRITER_CHECKPOINT_PAGES; tests lower it */
   uv_async_t written; /* wakes the loop for finished writes */
   uv_mutex_t lock;    /* held by every use of the store's connection */
   uv_mutex_t queue;   /* guards what follows, up to outstanding */
   uv_cond_t wake;
+  uv_cond_t checkpoint_wake, checkpoint_done;
   struct store_write *pending, **pending_tail;
   struct store_write *finished, **finished_tail;
   bool stopping;
-  uint64_t commits;   /* transactions ended, for tests */
+  bool checkpoint_wanted, checkpointing, checkpoint_stopping;
+  uint64_t commits;     /* transactions ended, for tests */
+  uint64_t checkpoints; /* checkpoints run, for tests */
   size_t outstanding; /* submitted, not yet reported; loop thread only */
 };
 
-/* Starts the writer's thread. Returns 0 or a negative code. */
+/* Starts the writer's threads. Returns 0 or a negative code. */
 int store_writer_start(struct store_writer *w, uv_loop_t *loop,
                        struct store *store, store_write_done done,
                        void *data);
@@ -70,7 +84,7 @@ int store_writer_start(struct store_writer *w, uv_loop_t *loop,
 /* Queues a write (loop thread). Outstanding writes keep the loop alive. */
 void store_writer_submit(struct store_writer *w, struct store_write *item);
 
-/* Stops the thread and closes the handle (loop thread, nothing
+/* Stops the threads and closes the handle (loop thread, nothing
  * outstanding); the loop must run once more before it is closed. */
 void store_writer_stop(struct store_writer *w);
 

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -283,6 +284,38 @@ static void test_failed_save_takes_nothing_else(void **state)
   fixture_free(fx);
 }
 
+/* Checkpoints happen on the checkpointer's thread, asked for once the WAL
+ * has checkpoint_pages pages; the data stays readable throughout. */
+static void test_checkpoints_on_their_own_thread(void **state)
+{
+  struct fixture *fx = fixture_new(4);
+  struct feed *docs[4];
+  uint64_t done = 0;
+  struct stat before, after;
+
+  (void)state;
+  assert_int_equal(stat(path, &before), 0);
+  fx->w.checkpoint_pages = 1;
+  for(size_t i = 0; i < 4; i++)
+    docs[i] = doc_of(i, 20);
+  assert_int_equal(write_all_queued(fx, docs), 1);
+  for(int wait = 0; done == 0; wait++) {
+    if(wait == 5000)
+      fail_msg("no checkpoint after 5 s");
+    uv_mutex_lock(&fx->w.queue);
+    done = fx->w.checkpoints;
+    uv_mutex_unlock(&fx->w.queue);
+    if(done == 0)
+      usleep(1000);
+  }
+  assert_true(store_wal_pages(fx->store) >= 1);
+  /* The entries were copied into the database file itself. */
+  assert_int_equal(stat(path, &after), 0);
+  assert_true(after.st_size > before.st_size);
+  assert_int_equal(durable_etags(), 4);
+  fixture_free(fx);
+}
+
 /* The lock for other users: the store is usable under it, and an idle
  * writer neither writes nor keeps the loop alive. */
 static void test_lock_for_others(void **state)
@@ -330,6 +363,7 @@ int main(void)
       cmocka_unit_test(test_full_batch_commits),
       cmocka_unit_test(test_batch_capped_by_entries),
       cmocka_unit_test(test_failed_save_takes_nothing_else),
+      cmocka_unit_test(test_checkpoints_on_their_own_thread),
       cmocka_unit_test(test_lock_for_others),
   };
 
