@@ -169,22 +169,29 @@ int feed_warn(struct feed *feed, const char *fmt, ...)
 
 int feed_entry_add_category(struct feed_entry *e, const char *s)
 {
-  char **n;
-  char *copy;
+  char *copy = strdup(s);
 
-  for(size_t i = 0; i < e->ncategories; i++)
-    if(strcmp(e->categories[i], s) == 0)
-      return 0;
-  copy = strdup(s);
   if(!copy)
     return -ENOMEM;
+  return feed_entry_take_category(e, copy);
+}
+
+int feed_entry_take_category(struct feed_entry *e, char *s)
+{
+  char **n;
+
+  for(size_t i = 0; i < e->ncategories; i++)
+    if(strcmp(e->categories[i], s) == 0) {
+      free(s);
+      return 0;
+    }
   n = realloc(e->categories, (e->ncategories + 1) * sizeof(*n));
   if(!n) {
-    free(copy);
+    free(s);
     return -ENOMEM;
   }
   e->categories = n;
-  e->categories[e->ncategories++] = copy;
+  e->categories[e->ncategories++] = s;
   return 0;
 }
 

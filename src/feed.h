@@ -107,6 +107,10 @@ void feed_utf8_clean(char *s);
  * Returns 0, or -ENOMEM. */
 int feed_entry_add_category(struct feed_entry *entry, const char *s);
 
+/* As feed_entry_add_category, but takes ownership of the malloc'd s: the
+ * entry keeps it, or it is freed (a duplicate, or out of memory). */
+int feed_entry_take_category(struct feed_entry *entry, char *s);
+
 /* Appends an enclosure, taking ownership of url and type (either may be
  * NULL on entry; url NULL is ignored). Returns 0, or -ENOMEM. */
 int feed_entry_add_enclosure(struct feed_entry *entry, char *url, char *type,

@@ -176,6 +176,13 @@ static enum ns ns_of(struct xml_ns *b, const char *prefix)
   return ns;
 }
 
+/* strcmp(name, lit) == 0, but most element names differ from lit in the
+ * first byte and need no call. */
+static inline bool name_is(const char *name, const char *lit)
+{
+  return name[0] == lit[0] && strcmp(name, lit) == 0;
+}
+
 static bool is_rss(const struct reader *r)
 {
   return r->feed->format >= FEED_FORMAT_RSS090 &&
@@ -200,8 +207,8 @@ static bool is_core(const struct reader *r, enum ns ns)
 
 static bool is_entry_element(struct reader *r, const char *name, enum ns ns)
 {
-  return is_core(r, ns) && ((is_rss(r) && strcmp(name, "item") == 0) ||
-                            (is_atom(r) && strcmp(name, "entry") == 0));
+  return is_core(r, ns) && ((is_rss(r) && name_is(name, "item")) ||
+                            (is_atom(r) && name_is(name, "entry")));
 }
 
 static void out_of_memory(struct reader *r)
@@ -209,12 +216,11 @@ static void out_of_memory(struct reader *r)
   r->stopped = true;
 }
 
-/* Copies attribute localname (in namespace ns, or any when ns is -1) of
- * el into a malloc'd string, or returns NULL. */
-static char *attr(struct reader *r, const struct xml_element *el,
-                  const char *name, int ns)
+/* Returns attribute localname (in namespace ns, or any when ns is -1) of
+ * el, or NULL. */
+static const struct xml_attr *find_attr(const struct xml_element *el,
+                                        const char *name, int ns)
 {
-  (void)r;
   for(size_t i = 0; i < el->nattrs; i++) {
     const struct xml_attr *a = &el->attrs[i];
 
@@ -222,19 +228,36 @@ static char *attr(struct reader *r, const struct xml_element *el,
       continue;
     if(ns >= 0 && ns_of(a->ns, a->prefix) != (enum ns)ns)
       continue;
-    return strndup(a->value, a->value_len);
+    return a;
   }
   return NULL;
 }
 
-static bool attr_is(struct reader *r, const struct xml_element *el,
-                    const char *name, const char *value)
+/* Copies attribute localname (in namespace ns, or any when ns is -1) of
+ * el into a malloc'd string, or returns NULL. */
+static char *attr(struct reader *r, const struct xml_element *el,
+                  const char *name, int ns)
 {
-  char *v = attr(r, el, name, NS_NONE);
-  bool match = v && strcasecmp(v, value) == 0;
+  const struct xml_attr *a = find_attr(el, name, ns);
 
-  free(v);
-  return match;
+  (void)r;
+  return a ? strndup(a->value, a->value_len) : NULL;
+}
+
+/* The value of an unprefixed attribute, or NULL. */
+static const char *attr_value(const struct xml_element *el, const char *name)
+{
+  const struct xml_attr *a = find_attr(el, name, NS_NONE);
+
+  return a ? a->value : NULL;
+}
+
+static bool attr_is(const struct xml_element *el, const char *name,
+                    const char *value)
+{
+  const char *v = attr_value(el, name);
+
+  return v && strcasecmp(v, value) == 0;
 }
 
 /* The base for relative URLs in the current element: an explicit xml:base,
@@ -316,10 +339,10 @@ static void start_capture(struct reader *r, enum field field, enum kind kind)
 
 /* Atom text constructs: type="text" | "html" | "xhtml" (1.0), or a MIME
  * type with mode="escaped" | "xml" | "base64" (0.3). */
-static enum kind atom_kind(struct reader *r, const struct xml_element *el)
+static enum kind atom_kind(const struct xml_element *el)
 {
-  char *type = attr(r, el, "type", NS_NONE);
-  char *mode = attr(r, el, "mode", NS_NONE);
+  const char *type = attr_value(el, "type");
+  const char *mode = attr_value(el, "mode");
   enum kind kind = K_TEXT;
 
   if(mode && strcasecmp(mode, "base64") == 0)
@@ -336,9 +359,14 @@ static enum kind atom_kind(struct reader *r, const struct xml_element *el)
     kind = K_TEXT;
   else
     kind = K_SKIP;
-  free(type);
-  free(mode);
   return kind;
+}
+
+/* The kind of a title or content element: what an Atom type says, a
+ * guess for RSS. */
+static enum kind text_kind(const struct reader *r, const struct xml_element *el)
+{
+  return is_atom(r) ? atom_kind(el) : K_GUESS;
 }
 
 static void offer_image(struct reader *r, char *url, int rank)
@@ -389,22 +417,21 @@ static void add_enclosure(struct reader *r, char *url, char *type, char *length)
 /* <link rel href type> of Atom, or atom:link inside RSS. */
 static void atom_link(struct reader *r, const struct xml_element *el)
 {
-  char *rel = attr(r, el, "rel", NS_NONE);
-  char *href = attr(r, el, "href", NS_NONE);
-  char *type = attr(r, el, "type", NS_NONE);
+  const char *rel = attr_value(el, "rel");
+  const char *href = attr_value(el, "href");
+  const char *type = attr_value(el, "type");
   bool alternate = !rel || strcasecmp(rel, "alternate") == 0;
-  int rank = 0;
+  int rank;
 
   if(!href)
-    goto out;
+    return;
   if(rel && strcasecmp(rel, "enclosure") == 0 && r->entry) {
-    add_enclosure(r, href, type, attr(r, el, "length", NS_NONE));
-    href = NULL;
-    type = NULL;
-    goto out;
+    add_enclosure(r, attr(r, el, "href", NS_NONE), attr(r, el, "type", NS_NONE),
+                  attr(r, el, "length", NS_NONE));
+    return;
   }
   if(!alternate)
-    goto out;
+    return;
   rank = !type || strcasecmp(type, "text/html") == 0 ||
                  strcasecmp(type, "application/xhtml+xml") == 0
              ? 2
@@ -428,29 +455,23 @@ static void atom_link(struct reader *r, const struct xml_element *el)
       r->feed_link_rank = rank;
     }
   }
-out:
-  free(rel);
-  free(href);
-  free(type);
 }
 
 static void media_element(struct reader *r, const char *name,
                           const struct xml_element *el)
 {
-  if(strcmp(name, "thumbnail") == 0) {
+  if(name_is(name, "thumbnail")) {
     offer_image(r, attr(r, el, "url", NS_NONE), IMAGE_FROM_THUMBNAIL);
-  } else if(strcmp(name, "content") == 0) {
-    char *type = attr(r, el, "type", NS_NONE);
-    char *medium = attr(r, el, "medium", NS_NONE);
+  } else if(name_is(name, "content")) {
+    const char *type = attr_value(el, "type");
+    const char *medium = attr_value(el, "medium");
 
     if((medium && strcasecmp(medium, "image") == 0) ||
        (type && strncasecmp(type, "image/", 6) == 0))
       offer_image(r, attr(r, el, "url", NS_NONE), IMAGE_FROM_MEDIA);
-    free(type);
-    free(medium);
-  } else if(strcmp(name, "description") == 0) {
+  } else if(name_is(name, "description")) {
     start_capture(r, F_MEDIA_DESCRIPTION,
-                  attr_is(r, el, "type", "html") ? K_HTML : K_TEXT);
+                  attr_is(el, "type", "html") ? K_HTML : K_TEXT);
   }
 }
 
@@ -548,21 +569,21 @@ static void start_root(struct reader *r, const char *name, enum ns ns,
   r->root_seen = true;
   r->root_ns = ns;
   snprintf(r->root_name, sizeof(r->root_name), "%s", name);
-  if(strcmp(name, "rss") == 0 && ns == NS_NONE)
+  if(name_is(name, "rss") && ns == NS_NONE)
     f->format = rss_version(r, el);
-  else if(strcmp(name, "RDF") == 0 && ns == NS_RDF)
+  else if(name_is(name, "RDF") && ns == NS_RDF)
     f->format = FEED_FORMAT_RSS10;
-  else if(strcmp(name, "feed") == 0 && ns == NS_ATOM03)
+  else if(name_is(name, "feed") && ns == NS_ATOM03)
     f->format = FEED_FORMAT_ATOM03;
-  else if(strcmp(name, "feed") == 0 && (ns == NS_ATOM10 || ns == NS_NONE))
+  else if(name_is(name, "feed") && (ns == NS_ATOM10 || ns == NS_NONE))
     f->format = FEED_FORMAT_ATOM10;
-  else if(strcmp(name, "channel") == 0 && ns == NS_NONE)
+  else if(name_is(name, "channel") && ns == NS_NONE)
     f->format = FEED_FORMAT_RSS20;
   if(f->format == FEED_FORMAT_UNKNOWN) {
     r->stopped = true;
     return;
   }
-  if(strcmp(name, "feed") == 0 || strcmp(name, "channel") == 0)
+  if(name_is(name, "feed") || name_is(name, "channel"))
     r->channel_depth = r->depth;
   feed_language_from(r, el);
   if(f->format == FEED_FORMAT_ATOM10 && ns == NS_NONE)
@@ -576,93 +597,86 @@ static void start_field(struct reader *r, const char *name, enum ns ns,
 {
   bool core = is_core(r, ns);
   bool in_entry = r->entry != NULL;
-  enum kind guess = is_atom(r) ? atom_kind(r, el) : K_GUESS;
 
-  if(core && strcmp(name, "title") == 0) {
-    start_capture(r, F_TITLE, guess);
-  } else if(core && strcmp(name, "link") == 0) {
+  if(core && name_is(name, "title")) {
+    start_capture(r, F_TITLE, text_kind(r, el));
+  } else if(core && name_is(name, "link")) {
     if(is_atom(r))
       atom_link(r, el);
     else
       start_capture(r, F_LINK, K_TEXT);
-  } else if(ns == NS_ATOM10 && strcmp(name, "link") == 0) {
+  } else if(ns == NS_ATOM10 && name_is(name, "link")) {
     atom_link(r, el);
-  } else if(core && is_atom(r) && strcmp(name, "author") == 0) {
+  } else if(core && is_atom(r) && name_is(name, "author")) {
     r->person_depth = r->depth;
     buf_reset(&r->person_name);
     buf_reset(&r->person_email);
-  } else if((core &&
-             (strcmp(name, "published") == 0 || strcmp(name, "issued") == 0 ||
-              strcmp(name, "pubDate") == 0)) ||
-            (ns == NS_DC && strcmp(name, "date") == 0) ||
+  } else if((core && (name_is(name, "published") || name_is(name, "issued") ||
+                      name_is(name, "pubDate"))) ||
+            (ns == NS_DC && name_is(name, "date")) ||
             (ns == NS_DCTERMS &&
-             (strcmp(name, "issued") == 0 || strcmp(name, "created") == 0))) {
+             (name_is(name, "issued") || name_is(name, "created")))) {
     start_capture(r, F_PUBLISHED, K_TEXT);
-  } else if((core &&
-             (strcmp(name, "updated") == 0 || strcmp(name, "modified") == 0 ||
-              strcmp(name, "lastBuildDate") == 0)) ||
-            (ns == NS_DCTERMS && strcmp(name, "modified") == 0) ||
-            (ns == NS_ATOM10 && strcmp(name, "updated") == 0)) {
+  } else if((core && (name_is(name, "updated") || name_is(name, "modified") ||
+                      name_is(name, "lastBuildDate"))) ||
+            (ns == NS_DCTERMS && name_is(name, "modified")) ||
+            (ns == NS_ATOM10 && name_is(name, "updated"))) {
     start_capture(r, F_UPDATED, K_TEXT);
-  } else if((core && strcmp(name, "language") == 0) ||
-            (ns == NS_DC && strcmp(name, "language") == 0)) {
+  } else if((core && name_is(name, "language")) ||
+            (ns == NS_DC && name_is(name, "language"))) {
     start_capture(r, F_LANGUAGE, K_TEXT);
   } else if((core && !is_atom(r) &&
-             (strcmp(name, "author") == 0 ||
-              (!in_entry && strcmp(name, "managingEditor") == 0))) ||
-            (ns == NS_DC && strcmp(name, "creator") == 0) ||
-            (ns == NS_ITUNES && strcmp(name, "author") == 0)) {
+             (name_is(name, "author") ||
+              (!in_entry && name_is(name, "managingEditor")))) ||
+            (ns == NS_DC && name_is(name, "creator")) ||
+            (ns == NS_ITUNES && name_is(name, "author"))) {
     start_capture(r, F_AUTHOR, K_GUESS);
-  } else if((core && strcmp(name, "category") == 0) ||
-            (ns == NS_DC && strcmp(name, "subject") == 0)) {
-    char *term =
-        is_atom(r) && ns != NS_DC ? attr(r, el, "term", NS_NONE) : NULL;
+  } else if((core && name_is(name, "category")) ||
+            (ns == NS_DC && name_is(name, "subject"))) {
+    const char *term =
+        is_atom(r) && ns != NS_DC ? attr_value(el, "term") : NULL;
 
     if(term) {
-      char *label = attr(r, el, "label", NS_NONE);
-      char *text =
-          field_text(label ? label : term, strlen(label ? label : term), false);
+      const char *label = attr_value(el, "label");
+      const char *t = label ? label : term;
+      char *text = in_entry ? field_text(t, strlen(t), false) : NULL;
 
-      if(in_entry && text && feed_entry_add_category(r->entry, text) != 0)
+      if(text && feed_entry_take_category(r->entry, text) != 0)
         out_of_memory(r);
-      free(text);
-      free(label);
-      free(term);
     } else if(in_entry && (!is_atom(r) || ns == NS_DC)) {
       start_capture(r, F_CATEGORY, K_GUESS);
     }
-  } else if(in_entry && core && strcmp(name, "guid") == 0) {
-    r->cap_permalink = !attr_is(r, el, "isPermaLink", "false");
+  } else if(in_entry && core && name_is(name, "guid")) {
+    r->cap_permalink = !attr_is(el, "isPermaLink", "false");
     start_capture(r, F_GUID, K_TEXT);
-  } else if(core && is_atom(r) && strcmp(name, "id") == 0) {
+  } else if(core && is_atom(r) && name_is(name, "id")) {
     start_capture(r, F_ID, K_TEXT);
-  } else if(in_entry && ns == NS_DC && strcmp(name, "identifier") == 0) {
+  } else if(in_entry && ns == NS_DC && name_is(name, "identifier")) {
     start_capture(r, F_GUID, K_TEXT);
     r->cap_permalink = false;
-  } else if(core &&
-            (strcmp(name, "description") == 0 || strcmp(name, "summary") == 0 ||
-             strcmp(name, "subtitle") == 0 || strcmp(name, "tagline") == 0)) {
+  } else if(core && (name_is(name, "description") || name_is(name, "summary") ||
+                     name_is(name, "subtitle") || name_is(name, "tagline"))) {
     start_capture(r, in_entry ? F_SUMMARY : F_SUBTITLE,
-                  is_atom(r) ? guess : K_HTML);
-  } else if(in_entry && ((core && is_atom(r) && strcmp(name, "content") == 0) ||
-                         (ns == NS_CONTENT && strcmp(name, "encoded") == 0))) {
-    start_capture(r, F_CONTENT, ns == NS_CONTENT ? K_HTML : guess);
-  } else if(in_entry && core && strcmp(name, "enclosure") == 0) {
+                  is_atom(r) ? atom_kind(el) : K_HTML);
+  } else if(in_entry && ((core && is_atom(r) && name_is(name, "content")) ||
+                         (ns == NS_CONTENT && name_is(name, "encoded")))) {
+    start_capture(r, F_CONTENT, ns == NS_CONTENT ? K_HTML : text_kind(r, el));
+  } else if(in_entry && core && name_is(name, "enclosure")) {
     add_enclosure(r, attr(r, el, "url", NS_NONE), attr(r, el, "type", NS_NONE),
                   attr(r, el, "length", NS_NONE));
-  } else if(!in_entry && core && strcmp(name, "ttl") == 0) {
+  } else if(!in_entry && core && name_is(name, "ttl")) {
     start_capture(r, F_TTL, K_TEXT);
-  } else if(!in_entry && ns == NS_SY && strcmp(name, "updatePeriod") == 0) {
+  } else if(!in_entry && ns == NS_SY && name_is(name, "updatePeriod")) {
     start_capture(r, F_SY_PERIOD, K_TEXT);
-  } else if(!in_entry && ns == NS_SY && strcmp(name, "updateFrequency") == 0) {
+  } else if(!in_entry && ns == NS_SY && name_is(name, "updateFrequency")) {
     start_capture(r, F_SY_FREQUENCY, K_TEXT);
-  } else if(in_entry && ns == NS_ITUNES && strcmp(name, "image") == 0) {
+  } else if(in_entry && ns == NS_ITUNES && name_is(name, "image")) {
     offer_image(r, attr(r, el, "href", NS_NONE), IMAGE_FROM_MEDIA);
-  } else if(core && is_atom(r) && strcmp(name, "source") == 0) {
+  } else if(core && is_atom(r) && name_is(name, "source")) {
     r->skip_depth = r->depth;
   } else if(core && !in_entry &&
-            (strcmp(name, "image") == 0 || strcmp(name, "textinput") == 0 ||
-             strcmp(name, "textInput") == 0)) {
+            (name_is(name, "image") || name_is(name, "textinput") ||
+             name_is(name, "textInput"))) {
     r->skip_depth = r->depth;
   }
 }
@@ -713,7 +727,7 @@ static void start_element(struct reader *r, const struct xml_element *el)
   if(r->cap_depth) {
     /* Markup inside a field: kept for HTML, flattened for text. */
     if(r->cap_kind == K_XHTML && r->depth == r->cap_depth + 1 &&
-       strcmp(name, "div") == 0 && ns == NS_XHTML &&
+       name_is(name, "div") && ns == NS_XHTML &&
        blank(r->text.data, r->text.len)) {
       r->cap_unwrap_depth = r->depth;
       buf_reset(&r->text);
@@ -726,9 +740,9 @@ static void start_element(struct reader *r, const struct xml_element *el)
   }
   if(r->person_depth) {
     if(r->depth == r->person_depth + 1 && is_core(r, ns)) {
-      if(strcmp(name, "name") == 0)
+      if(name_is(name, "name"))
         start_capture(r, F_PERSON_NAME, K_TEXT);
-      else if(strcmp(name, "email") == 0)
+      else if(name_is(name, "email"))
         start_capture(r, F_PERSON_EMAIL, K_TEXT);
     }
     return;
@@ -751,7 +765,7 @@ static void start_element(struct reader *r, const struct xml_element *el)
     start_entry(r, el);
     return;
   }
-  if(is_core(r, ns) && strcmp(name, "channel") == 0 && !r->channel_depth) {
+  if(is_core(r, ns) && name_is(name, "channel") && !r->channel_depth) {
     r->channel_depth = r->depth;
     feed_language_from(r, el);
     if(ns == NS_RSS090)
@@ -891,9 +905,8 @@ static void end_capture(struct reader *r)
     break;
   case F_CATEGORY:
     v = field_text(s, len, html);
-    if(v && feed_entry_add_category(e, v) != 0)
+    if(v && feed_entry_take_category(e, v) != 0)
       out_of_memory(r);
-    free(v);
     break;
   case F_TTL: {
     char *end;

@@ -372,6 +372,36 @@ static void test_one_image_per_entry_best_source_wins(void **state)
   feed_free(feed);
 }
 
+/* Categories: trimmed, each kept once, an Atom label before its term,
+ * none at the feed level. */
+static void test_categories_kept_once(void **state)
+{
+  static const char *const docs[] = {
+      "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
+      "<channel><title>t</title><category>feed</category><item><title>i"
+      "</title><category>a</category><category> b </category><category>a"
+      "</category><dc:subject>b</dc:subject><dc:subject>c &amp; d"
+      "</dc:subject></item></channel></rss>",
+      "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>t</title>"
+      "<category term=\"feed\"/><entry><title>e</title><id>x</id>"
+      "<category term=\"a\"/><category term=\"y\" label=\"b\"/>"
+      "<category term=\"a\"/><category term=\" \"/>"
+      "<category term=\"w\" label=\"c &amp; d\"/></entry></feed>",
+  };
+
+  (void)state;
+  for(size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+    struct feed *feed = parse_ok(docs[i], "https://example.com/feed");
+
+    assert_int_equal(feed->nentries, 1);
+    assert_int_equal(feed->entries[0].ncategories, 3);
+    assert_string_equal(feed->entries[0].categories[0], "a");
+    assert_string_equal(feed->entries[0].categories[1], "b");
+    assert_string_equal(feed->entries[0].categories[2], "c & d");
+    feed_free(feed);
+  }
+}
+
 static void test_undeclared_prefixes_still_read(void **state)
 {
   /* WordPress plugins sometimes drop xmlns:content and xmlns:dc. */
@@ -420,6 +450,7 @@ int main(void)
       cmocka_unit_test(test_rss_relative_links_use_the_channel_link),
       cmocka_unit_test(test_scheduler_hints),
       cmocka_unit_test(test_one_image_per_entry_best_source_wins),
+      cmocka_unit_test(test_categories_kept_once),
       cmocka_unit_test(test_undeclared_prefixes_still_read),
       cmocka_unit_test(test_warnings_stay_valid_utf8),
   };

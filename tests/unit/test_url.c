@@ -154,6 +154,62 @@ static void test_feed_cases(void **state)
   check_resolve(c, sizeof(c) / sizeof(c[0]));
 }
 
+/* Absolute references: those with nothing to clean and no dot segment
+ * are copied after one scan, the rest take the full path. Each result is
+ * what the full path returned before that shortcut existed. */
+static void test_absolute_refs(void **state)
+{
+#define B "https://base.example/dir/"
+  static const struct resolve_case c[] = {
+      /* copied as they are: no case or port normalization, no "/" added */
+      {B, "https://ex.com/a/b?x=1&y=2#frag", "https://ex.com/a/b?x=1&y=2#frag"},
+      {B, "HTTPS://Ex.COM/A/B", "HTTPS://Ex.COM/A/B"},
+      {B, "https://ex.com", "https://ex.com"},
+      {B, "https://ex.com?q", "https://ex.com?q"},
+      {B, "https://ex.com:8080", "https://ex.com:8080"},
+      {B, "https://user:pw@ex.com/p", "https://user:pw@ex.com/p"},
+      {B, "https://ex.com/a.b/c.d", "https://ex.com/a.b/c.d"},
+      {B, "https://ex.com/a/b/", "https://ex.com/a/b/"},
+      {B, "urn:isbn:0451450523", "urn:isbn:0451450523"},
+      {B, "x-y.z+1:opaque/./path", "x-y.z+1:opaque/./path"},
+      {B, "a.b:/.x", "a.b:/.x"},
+      {B, "http:g", "http:g"},
+      {B, "http:./g", "http:./g"},
+      {B, "data:image/png;base64,iVBORw0KGgo=",
+       "data:image/png;base64,iVBORw0KGgo="},
+      {B, "javascript:alert(1)", "javascript:alert(1)"},
+      {NULL, "https://ex.com/x", "https://ex.com/x"},
+      /* "/." somewhere: dot segments removed from the path only */
+      {B, "https://ex.com/a/./b", "https://ex.com/a/b"},
+      {B, "https://ex.com/a/../b", "https://ex.com/b"},
+      {B, "https://ex.com/a/.", "https://ex.com/a/"},
+      {B, "https://ex.com/..", "https://ex.com/"},
+      {B, "https://ex.com/abc/./d", "https://ex.com/abc/d"},
+      {B, "https://ex.com/a/b/..", "https://ex.com/a/"},
+      {B, "https://e/.", "https://e/"},
+      {B, "https://e/a.", "https://e/a."},
+      {B, "http:/./g", "http:/g"},
+      {B, "https://ex.com/.hidden/x", "https://ex.com/.hidden/x"},
+      {B, "https://ex.com/a?b=/./c", "https://ex.com/a?b=/./c"},
+      {B, "https://ex.com/a#/../c", "https://ex.com/a#/../c"},
+      {B, "https://./x", "https://./x"},
+      /* something to clean */
+      {B, "https://ex.com/a%20b", "https://ex.com/a%20b"},
+      {B, "https://ex.com/100%", "https://ex.com/100%25"},
+      {B, "https://ex.com/a#b#c", "https://ex.com/a#b%23c"},
+      {B, "https://[::1]:8080/x", "https://[::1]:8080/x"},
+      {B, "https://ex.com/x[1]", "https://ex.com/x%5B1%5D"},
+      {B, "https://ex.com/caf\xc3\xa9", "https://ex.com/caf%C3%A9"},
+      {B, "https://ex.com/a b", "https://ex.com/a%20b"},
+      {B, "https://ex.com/a\tb", "https://ex.com/ab"},
+      {B, " https://ex.com/x\n", "https://ex.com/x"},
+  };
+#undef B
+
+  (void)state;
+  check_resolve(c, sizeof(c) / sizeof(c[0]));
+}
+
 /* xml:base on the feed, then on the entry, then the link itself. */
 static void test_xml_base_chain(void **state)
 {
@@ -217,6 +273,12 @@ static void test_is_safe(void **state)
   assert_false(url_is_safe("file:///etc/passwd", false));
   assert_false(url_is_safe("unknown:x", false));
   assert_false(url_is_safe("httpx://ex.com", false));
+  assert_false(url_is_safe("http", false));
+  assert_false(url_is_safe("https", true));
+  assert_true(url_is_safe("http:", false));
+  assert_true(url_is_safe("https:x", true));
+  assert_true(url_is_safe(" \thttps://ex.com/", false));
+  assert_true(url_is_safe("ht\ntps://ex.com/", false));
   /* a colon after a path character is no scheme */
   assert_false(url_is_safe("/x:y", false));
 
@@ -262,6 +324,7 @@ int main(void)
       cmocka_unit_test(test_rfc_normal),
       cmocka_unit_test(test_rfc_abnormal),
       cmocka_unit_test(test_feed_cases),
+      cmocka_unit_test(test_absolute_refs),
       cmocka_unit_test(test_xml_base_chain),
       cmocka_unit_test(test_is_absolute),
       cmocka_unit_test(test_is_safe),

@@ -166,6 +166,15 @@ static void test_namespaces(void **state)
       {"inner declaration shadows",
        "<p:a xmlns:p=\"u1\"><p:b xmlns:p=\"u2\"/><p:c/></p:a>",
        "({u1}a)({u2}b)(/{u2}b)({u1}c)(/{u1}c)(/{u1}a)", NULL},
+      {"an end tag has its start tag's namespace",
+       "<a xmlns=\"u1\"><b xmlns=\"u2\"><c/></b><d/></a>",
+       "({u1}a)({u2}b)({u2}c)(/{u2}c)(/{u2}b)({u1}d)(/{u1}d)(/{u1}a)", NULL},
+      {"names of open elements outlive their children",
+       "<p:outer xmlns:p=\"u\"><long-inner-name><q:x/><y a=\"1\"/>"
+       "</long-inner-name></p:outer>",
+       "({u}outer)(long-inner-name)(q:x)(/q:x)(y a=1)(/y)(/long-inner-name)"
+       "(/{u}outer)",
+       "1: Namespace prefix q on x is not defined"},
       {"xml prefix is predeclared", "<a xml:lang=\"en\" xml:base=\"b/\"/>",
        "(a {http://www.w3.org/XML/1998/namespace}lang=en "
        "{http://www.w3.org/XML/1998/namespace}base=b/)(/a)",
