@@ -291,8 +291,7 @@ static void parse_document(struct job *j)
                       err, sizeof(err));
 
   if(rc != 0) {
-    if(asprintf(&j->problem, "%s", err) < 0)
-      j->problem = NULL;
+    j->problem = strdup(err);
   } else if(feed->truncated) {
     /* Cut short in transfer (a wrong Content-Length, a dropped
      * connection): a failed fetch. Storing part of it would store an

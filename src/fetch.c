@@ -1333,7 +1333,7 @@ struct fetch_result *fetch_result_keep(struct fetch_result *r)
   c->len = 0;
   /* A body is the fetcher's buffer, whole: take it (it is NUL-terminated
    * and freed with the transfer otherwise). */
-  if(r->body_buf && r->body_buf->data == r->body && r->len) {
+  if(r->body_buf && r->len) {
     c->len = r->len;
     c->body = c->kept_body = buf_steal(r->body_buf);
     r->body = "";

@@ -6,6 +6,7 @@
 #include "feed.h"
 
 #include <errno.h>
+#include <string.h>
 
 /* Takes the next queued write, or NULL. */
 static struct store_write *take_pending(struct store_writer *w)
@@ -189,22 +190,13 @@ int store_writer_start(struct store_writer *w, uv_loop_t *loop,
 {
   int rc;
 
+  memset(w, 0, sizeof(*w));
   w->store = store;
   w->done = done;
   w->data = data;
-  w->pending = NULL;
   w->pending_tail = &w->pending;
-  w->finished = NULL;
   w->finished_tail = &w->finished;
-  w->stopping = false;
-  w->checkpoint_wanted = false;
-  w->checkpointing = false;
-  w->checkpoint_stopping = false;
-  w->commits = 0;
-  w->checkpoints = 0;
-  w->outstanding = 0;
   w->checkpoint_pages = STORE_WRITER_CHECKPOINT_PAGES;
-  w->checkpointer = NULL;
   rc = uv_async_init(loop, &w->written, on_written);
   if(rc != 0)
     return rc;
